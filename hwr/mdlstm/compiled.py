@@ -1,0 +1,109 @@
+"""The C++ CPU MDLSTM kernel: built with torch's extension builder on first use.
+
+The build is cached per source, torch version and CPU (it is compiled for the
+machine it runs on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache.
+Where it cannot be built (no compiler, ``HWR_NO_COMPILE=1``), one warning says
+why and the pure-PyTorch wavefront is used instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import warnings
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import torch
+from torch import Tensor
+
+SOURCE = Path(__file__).with_name("mdlstm_cpu.cpp")
+CFLAGS = ["-O3", "-march=native", "-ffp-contract=fast"]
+
+
+def _cpu_signature() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _build_name() -> str:
+    key = "|".join([SOURCE.read_text(), torch.__version__, " ".join(CFLAGS), _cpu_signature()])
+    return "hwr_mdlstm_cpu_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+_error: str | None = None
+
+
+@cache
+def load() -> ModuleType | None:
+    """The compiled extension module, or ``None`` (after one warning) if it can't be built."""
+    global _error
+    if os.environ.get("HWR_NO_COMPILE") == "1":
+        _error = "HWR_NO_COMPILE=1"
+        return None
+    try:
+        from torch.utils import cpp_extension
+
+        build_dir = os.environ.get("HWR_KERNEL_CACHE")
+        name = _build_name()
+        if build_dir:
+            Path(build_dir, name).mkdir(parents=True, exist_ok=True)
+            build_dir = str(Path(build_dir, name))
+        return cpp_extension.load(
+            name=name,
+            sources=[str(SOURCE)],
+            extra_cflags=CFLAGS,
+            build_directory=build_dir,
+            verbose=False,
+        )
+    except Exception as exc:  # noqa: BLE001 - any build failure means: fall back
+        _error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        warnings.warn(
+            f"hwr: C++ MDLSTM kernel unavailable ({_error}); using the slower PyTorch wavefront",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+
+
+def load_error() -> str | None:
+    """Why :func:`load` returned ``None``."""
+    return _error
+
+
+class CompiledKernel:
+    """Scan kernel backed by the C++ extension (see :mod:`hwr.mdlstm.scan` for the layout)."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def forward(
+        self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        h, c, gates = self._module.forward(z, weight_hh, peephole, sizes)
+        return h, c, gates
+
+    def backward(
+        self,
+        grad_h: Tensor,
+        c: Tensor,
+        gates: Tensor,
+        weight_hh: Tensor,
+        peephole: Tensor,
+        sizes: Tensor,
+    ) -> Tensor:
+        return self._module.backward(grad_h, c, gates, weight_hh, peephole, sizes)
+
+
+def kernel() -> CompiledKernel | None:
+    """The compiled scan kernel, or ``None`` where it cannot be built."""
+    module = load()
+    return CompiledKernel(module) if module is not None else None
+

@@ -1,0 +1,143 @@
+"""The Graves & Schmidhuber (2009) hierarchy: blocks -> MDLSTM -> tanh subsampling -> ... -> collapse -> CTC.
+
+An image is cut into blocks whose pixels form the input vectors of the first
+MDLSTM layer; between layers a feed-forward tanh layer (no bias, so padding
+stays zero) maps each block of the previous output to one vector; the top
+layer's output is summed over the height, giving one vector per column, and a
+linear layer gives the class scores for CTC (class 0 is the blank).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from hwr.mdlstm import MDLSTM2d
+from hwr.mdlstm.layer import Backend
+
+Block = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shape of the network. Blocks are ``(height, width)`` in pixels or cells.
+
+    The defaults are the Graves 2009 network: 4x3 input blocks, MDLSTM 4x2,
+    tanh 6 over 4x3, MDLSTM 4x10, tanh 20 over 4x2, MDLSTM 4x50, collapse.
+    """
+
+    num_classes: int
+    """Characters in the alphabet; the output has one more (the CTC blank, index 0)."""
+    input_block: Block = (4, 3)
+    hidden_sizes: tuple[int, ...] = (2, 10, 50)
+    """Cells per scan direction of each MDLSTM level."""
+    subsample_sizes: tuple[int, ...] = (6, 20)
+    """Units of the tanh layer after each MDLSTM level but the last."""
+    subsample_blocks: tuple[Block, ...] = ((4, 3), (4, 2))
+    peepholes: bool = True
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 1:
+            raise ValueError("num_classes must be at least 1")
+        if not self.hidden_sizes:
+            raise ValueError("the network needs at least one MDLSTM level")
+        levels = len(self.hidden_sizes) - 1
+        if len(self.subsample_sizes) != levels or len(self.subsample_blocks) != levels:
+            raise ValueError(
+                f"{len(self.hidden_sizes)} MDLSTM levels need {levels} subsampling layers, got "
+                f"{len(self.subsample_sizes)} sizes and {len(self.subsample_blocks)} blocks"
+            )
+        for block in (self.input_block, *self.subsample_blocks):
+            if len(block) != 2 or min(block) < 1:
+                raise ValueError(f"a block is (height, width) with both >= 1, got {block}")
+
+    @property
+    def blocks(self) -> tuple[Block, ...]:
+        return (self.input_block, *self.subsample_blocks)
+
+    @property
+    def width_reduction(self) -> int:
+        return math.prod(w for _, w in self.blocks)
+
+    @property
+    def height_reduction(self) -> int:
+        return math.prod(h for h, _ in self.blocks)
+
+    def output_length(self, width: int) -> int:
+        """CTC frames the network gives for an input ``width`` pixels wide."""
+        for _, w in self.blocks:
+            width = -(-width // w)
+        return width
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown network settings: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        for key in ("input_block", "hidden_sizes", "subsample_sizes"):
+            if key in values:
+                values[key] = tuple(values[key])
+        if "subsample_blocks" in values:
+            values["subsample_blocks"] = tuple(tuple(b) for b in values["subsample_blocks"])
+        return cls(**values)
+
+
+def to_blocks(x: Tensor, sizes: Tensor, block: Block) -> tuple[Tensor, Tensor]:
+    """``(B, H, W, C)`` -> ``(B, ceil(H/bh), ceil(W/bw), bh*bw*C)``, zero-padding the edges."""
+    bh, bw = block
+    b, h, w, c = x.shape
+    x = F.pad(x, (0, 0, 0, -w % bw, 0, -h % bh))
+    hh, ww = x.shape[1] // bh, x.shape[2] // bw
+    x = x.view(b, hh, bh, ww, bw, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hh, ww, bh * bw * c)
+    block_t = torch.tensor(block, device=sizes.device)
+    return x, torch.div(sizes + block_t - 1, block_t, rounding_mode="floor")
+
+
+class MDLSTMNetwork(nn.Module):
+    """Line images ``(B, H, W)`` (ink high, zero padding) -> CTC log-probabilities ``(T, B, K+1)``."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.mdlstm = nn.ModuleList()
+        self.subsample = nn.ModuleList()
+        features = config.input_block[0] * config.input_block[1]
+        for level, hidden in enumerate(config.hidden_sizes):
+            self.mdlstm.append(MDLSTM2d(features, hidden, peepholes=config.peepholes))
+            features = 4 * hidden
+            if level < len(config.subsample_sizes):
+                bh, bw = config.subsample_blocks[level]
+                out = config.subsample_sizes[level]
+                self.subsample.append(nn.Linear(bh * bw * features, out, bias=False))
+                features = out
+        self.output = nn.Linear(features, config.num_classes + 1)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self, images: Tensor, sizes: Tensor, backend: Backend = "auto"
+    ) -> tuple[Tensor, Tensor]:
+        """Args: images ``(B, H, W)``; sizes ``(B, 2)`` real ``(height, width)`` per image.
+
+        Returns: log-probabilities ``(T, B, num_classes + 1)`` and frame counts ``(B,)``.
+        """
+        x, sizes = to_blocks(images.unsqueeze(-1), sizes, self.config.input_block)
+        for level, mdlstm in enumerate(self.mdlstm):
+            x = mdlstm(x, sizes, backend=backend)
+            if level < len(self.subsample):
+                x, sizes = to_blocks(x, sizes, self.config.subsample_blocks[level])
+                x = torch.tanh(self.subsample[level](x))
+        columns = x.sum(dim=1)  # collapse: zero outside each image, so padding adds nothing
+        log_probs = F.log_softmax(self.output(columns), dim=-1)
+        return log_probs.transpose(0, 1), sizes[:, 1]

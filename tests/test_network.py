@@ -1,0 +1,102 @@
+"""The Graves hierarchy: shapes, weight count, frame counts, batching, config round trip, CTC."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hwr.network import MDLSTMNetwork, NetworkConfig, to_blocks
+from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
+
+
+def test_graves_default_has_about_160k_weights():
+    net = MDLSTMNetwork(NetworkConfig(num_classes=120))
+    # counted by hand: MDLSTM 4*(12*10+10+4*10+4*2) + tanh 4*3*8*6 + MDLSTM 4*(6*50+50+20*50+4*10)
+    # + tanh 4*2*40*20 + MDLSTM 4*(20*250+250+100*250+4*50) + output 200*121+121
+    assert net.num_parameters() == 712 + 576 + 5560 + 6400 + 121800 + 24321 == 159369
+
+
+def test_graves_default_shrinks_width_18x_and_height_64x():
+    config = NetworkConfig(num_classes=10)
+    assert config.width_reduction == 18 and config.height_reduction == 64
+    assert config.output_length(1000) == 56  # ceil(ceil(ceil(1000/3)/3)/2)
+    assert config.output_length(1) == 1
+
+
+def test_to_blocks_orders_pixels_and_rounds_sizes_up():
+    x = torch.arange(2 * 5 * 1, dtype=torch.float32).view(1, 2, 5, 1)
+    blocks, sizes = to_blocks(x, torch.tensor([[2, 5]]), (2, 3))
+    assert blocks.shape == (1, 1, 2, 6)
+    assert blocks[0, 0, 0].tolist() == [0, 1, 2, 5, 6, 7]
+    assert blocks[0, 0, 1].tolist() == [3, 4, 0, 8, 9, 0]
+    assert sizes.tolist() == [[1, 2]]
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_output_shapes_and_lengths(backend):
+    require_backend(backend)
+    config = NetworkConfig(num_classes=7)
+    net = MDLSTMNetwork(config)
+    sizes = torch.tensor([[64, 300], [50, 97], [64, 1]])
+    log_probs, lengths = net(torch.rand(3, 64, 300), sizes, backend=backend)
+    assert log_probs.shape == (config.output_length(300), 3, 8)
+    assert lengths.tolist() == [config.output_length(w) for w in (300, 97, 1)]
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(log_probs.shape[:2]))
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_each_line_of_a_padded_batch_equals_that_line_alone(backend):
+    require_backend(backend)
+    torch.manual_seed(0)
+    net = MDLSTMNetwork(NetworkConfig(num_classes=5, hidden_sizes=(2, 3, 4))).double()
+    shapes = [(40, 130), (33, 70), (17, 9)]
+    images = torch.zeros(3, 40, 130, dtype=torch.float64)
+    for b, (h, w) in enumerate(shapes):
+        images[b, :h, :w] = torch.rand(h, w, dtype=torch.float64)
+    sizes = torch.tensor(shapes)
+    log_probs, lengths = net(images, sizes, backend=backend)
+    for b, (h, w) in enumerate(shapes):
+        alone, length = net(images[b : b + 1, :h, :w], sizes[b : b + 1], backend=backend)
+        assert length.item() == lengths[b].item()
+        torch.testing.assert_close(log_probs[: length.item(), b], alone[:, 0], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_ctc_loss_backpropagates_to_every_weight(backend):
+    require_backend(backend)
+    torch.manual_seed(0)
+    net = MDLSTMNetwork(NetworkConfig(num_classes=4))
+    images, sizes = torch.rand(2, 32, 200), torch.tensor([[32, 200], [30, 150]])
+    log_probs, lengths = net(images, sizes, backend=backend)
+    targets = torch.tensor([1, 2, 3, 4, 2, 2])
+    loss = torch.nn.functional.ctc_loss(log_probs, targets, lengths, torch.tensor([4, 2]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+def test_config_round_trips_through_json():
+    config = NetworkConfig(num_classes=80, input_block=(2, 2), hidden_sizes=(4, 8), subsample_sizes=(16,),
+                           subsample_blocks=((2, 4),), peepholes=False)
+    assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 0}, "num_classes"),
+        ({"num_classes": 5, "subsample_sizes": (6,)}, "3 MDLSTM levels need 2"),
+        ({"num_classes": 5, "input_block": (0, 3)}, "block"),
+    ],
+)
+def test_invalid_configs_are_refused_with_a_message(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NetworkConfig(**kwargs)
+
+
+def test_unknown_config_keys_are_refused():
+    with pytest.raises(ValueError, match="unknown network settings: colour"):
+        NetworkConfig.from_dict({"num_classes": 3, "colour": "red"})
