@@ -93,13 +93,17 @@ class CompiledKernel:
     def backward(
         self,
         grad_h: Tensor,
+        h: Tensor,
         c: Tensor,
         gates: Tensor,
         weight_hh: Tensor,
         peephole: Tensor,
         sizes: Tensor,
-    ) -> Tensor:
-        return self._module.backward(grad_h, c, gates, weight_hh, peephole, sizes)
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        grad_z, grad_weight_hh, grad_peephole = self._module.backward(
+            grad_h, h, c, gates, weight_hh, peephole, sizes
+        )
+        return grad_z, grad_weight_hh, grad_peephole
 
 
 def kernel() -> CompiledKernel | None:

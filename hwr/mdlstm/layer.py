@@ -37,32 +37,6 @@ def _kernel(backend: Backend, device: torch.device) -> ScanKernel:
     return WavefrontKernel()
 
 
-def corner_index(sizes: Tensor, height: int, width: int) -> Tensor:
-    """``(4, B, H*W)`` flat indices that move each image's corner ``d`` to the top left.
-
-    Scan ``d`` flips rows when ``d >= 2`` and columns when ``d`` is odd, within each
-    image's own ``(height, width)``; padding stays where it is. Each map is its own
-    inverse, so the same index turns the scans' outputs back.
-    """
-    rows = torch.arange(height, device=sizes.device).expand(len(sizes), height)
-    cols = torch.arange(width, device=sizes.device).expand(len(sizes), width)
-    rows_flipped = torch.where(rows < sizes[:, :1], sizes[:, :1] - 1 - rows, rows)
-    cols_flipped = torch.where(cols < sizes[:, 1:], sizes[:, 1:] - 1 - cols, cols)
-    maps = []
-    for d in range(DIRECTIONS):
-        r = rows_flipped if d >= 2 else rows
-        c = cols_flipped if d % 2 == 1 else cols
-        maps.append((r[:, :, None] * width + c[:, None, :]).reshape(len(sizes), -1))
-    return torch.stack(maps)
-
-
-def _flip_corners(x: Tensor, index: Tensor) -> Tensor:
-    """Apply :func:`corner_index` to a ``(4, B, H, W, F)`` tensor."""
-    d, b, h, w, f = x.shape
-    flat = x.reshape(d, b, h * w, f)
-    return torch.gather(flat, 2, index[..., None].expand(-1, -1, -1, f)).view(d, b, h, w, f)
-
-
 class MDLSTM2d(nn.Module):
     """Four-direction 2-D LSTM layer (equations in :mod:`hwr.mdlstm`).
 
@@ -106,16 +80,12 @@ class MDLSTM2d(nn.Module):
                 x, sizes, self.weight_ih, self.bias, self.weight_hh, self.peephole
             )
         b, h, w, _ = x.shape
-        n = self.hidden_size
-        # Input projection of all four directions in one matmul.
-        z = torch.addmm(
-            self.bias.reshape(-1), x.reshape(-1, self.input_size), self.weight_ih.transpose(0, 1).reshape(self.input_size, -1)
-        )
-        z = z.view(b, h, w, DIRECTIONS, 5 * n).permute(3, 0, 1, 2, 4)
-        index = corner_index(sizes, h, w)
-        hidden = scan(_flip_corners(z, index), self.weight_hh, self.peephole, sizes, _kernel(backend, x.device))
-        hidden = _flip_corners(hidden, index)
-        return hidden.permute(1, 2, 3, 0, 4).reshape(b, h, w, DIRECTIONS * n)
+        # Input projection of all four directions in one matmul, straight into the scans' layout.
+        weight = self.weight_ih.transpose(0, 1).reshape(self.input_size, -1)
+        z = torch.addmm(self.bias.reshape(-1), x.reshape(-1, self.input_size), weight)
+        z = z.view(b, h, w, DIRECTIONS, 5 * self.hidden_size)
+        hidden = scan(z, self.weight_hh, self.peephole, sizes, _kernel(backend, x.device))
+        return hidden.view(b, h, w, DIRECTIONS * self.hidden_size)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, 4x{self.hidden_size}, peepholes={self.peepholes}"

@@ -1,21 +1,75 @@
-// Fused CPU kernel for the top-left MDLSTM scans of hwr.mdlstm.scan.
+// Fused CPU kernel for the MDLSTM scans of hwr.mdlstm.scan.
 //
 // Equations and tensor layout: see hwr/mdlstm/__init__.py and hwr/mdlstm/scan.py.
-// One (direction, image) pair is one raster scan, so pairs run in parallel over
-// torch's intra-op threads; within a scan every position is a small vector-matrix
-// product plus the gate arithmetic, fused so nothing leaves the cache.
+// Tensors are in image layout (B, H, W, D, F). One (image, direction) pair is one
+// raster scan from that direction's corner of the image, so pairs run in parallel
+// over torch's intra-op threads; within a scan every position is a small
+// vector-matrix product plus the gate arithmetic, fused so nothing leaves the cache.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace {
 
+// exp as plain arithmetic, so the compiler can inline and vectorize it (glibc's
+// exp and tanh are calls, and dominated the small layers). Cody-Waite range
+// reduction x = n ln2 + r, |r| <= ln2/2, then a Taylor polynomial of degree 7
+// (float) or 13 (double): truncation error below 0.1 ulp. Arguments are clamped
+// to the normal range, which only matters where the result is ~0 or overflows.
+template <typename T>
+struct ExpConstants;
+template <>
+struct ExpConstants<float> {
+  static constexpr float lo = -87.3f, hi = 88.3f, ln2_hi = 0.693145751953125f, ln2_lo = 1.428606820309417232e-6f;
+  static constexpr int degree = 7, bias = 127, mantissa = 23;
+  using Int = int32_t;
+};
+template <>
+struct ExpConstants<double> {
+  static constexpr double lo = -708.0, hi = 709.0, ln2_hi = 6.93147180369123816490e-01,
+                          ln2_lo = 1.90821492927058770002e-10;
+  static constexpr int degree = 13, bias = 1023, mantissa = 52;
+  using Int = int64_t;
+};
+
+template <typename T>
+constexpr T inverse_factorial(int k) {
+  T f = T(1);
+  for (int i = 2; i <= k; ++i) f *= T(i);
+  return T(1) / f;
+}
+
+template <typename T>
+inline T fast_exp(T x) {
+  using K = ExpConstants<T>;
+  x = std::min(std::max(x, T(K::lo)), T(K::hi));
+  const T n = std::floor(x * T(1.4426950408889634) + T(0.5));
+  const T r = (x - n * T(K::ln2_hi)) - n * T(K::ln2_lo);
+  // Horner on the coefficients 1/k!, which fold to constants (one FMA per degree).
+  T p = inverse_factorial<T>(K::degree);
+  for (int k = K::degree - 1; k >= 0; --k) p = p * r + inverse_factorial<T>(k);
+  const typename K::Int bits = (static_cast<typename K::Int>(n) + K::bias) << K::mantissa;
+  T scale;
+  std::memcpy(&scale, &bits, sizeof(T));
+  return p * scale;
+}
+
 template <typename T>
 inline T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+  return T(1) / (T(1) + fast_exp(-x));
+}
+
+// tanh through one exp; exact to a few ulp of 1 (near 0 the absolute error is ~1 ulp).
+template <typename T>
+inline T fast_tanh(T x) {
+  const T e = fast_exp(T(-2) * std::abs(x));
+  const T t = (T(1) - e) / (T(1) + e);
+  return std::copysign(t, x);
 }
 
 // out[0:cols] += sum_k x[k] * m[k * ld + 0:cols], in register-sized column blocks.
@@ -43,145 +97,210 @@ inline void vecmat_acc(const T* x, int64_t rows, const T* m, int64_t ld, int64_t
   }
 }
 
+// m[k * cols + 0:cols] += x[k] * y[0:cols] for k < rows: a rank-1 update.
+template <typename T>
+inline void outer_acc(const T* x, int64_t rows, const T* y, int64_t cols, T* m) {
+  for (int64_t k = 0; k < rows; ++k) {
+    const T s = x[k];
+    T* row = m + k * cols;
+    for (int64_t t = 0; t < cols; ++t) row[t] += s * y[t];
+  }
+}
+
 void check_inputs(const at::Tensor& z, const at::Tensor& w, const at::Tensor& p, const at::Tensor& sizes) {
-  TORCH_CHECK(z.device().is_cpu() && z.dim() == 5 && z.is_contiguous(), "z must be a contiguous CPU (D,B,H,W,5N) tensor");
+  TORCH_CHECK(z.device().is_cpu() && z.dim() == 5 && z.is_contiguous(), "z must be a contiguous CPU (B,H,W,D,5N) tensor");
   TORCH_CHECK(w.is_contiguous() && p.is_contiguous(), "weights must be contiguous");
   TORCH_CHECK(w.scalar_type() == z.scalar_type() && p.scalar_type() == z.scalar_type(), "dtype mismatch");
   TORCH_CHECK(sizes.scalar_type() == at::kLong && sizes.dim() == 2 && sizes.size(1) == 2, "sizes must be (B,2) int64");
 }
 
+// Where scan d of an image of size hb x wb starts and which way it moves (in image coordinates).
+struct Scan {
+  int64_t row0, col0, row_step, col_step;
+  Scan(int64_t d, int64_t hb, int64_t wb)
+      : row0(d >= 2 ? hb - 1 : 0), col0(d % 2 ? wb - 1 : 0), row_step(d >= 2 ? -1 : 1), col_step(d % 2 ? -1 : 1) {}
+};
+
+// Zero the F values of scan d at every position of image b outside its hb x wb region.
+template <typename T>
+void zero_outside(T* x, int64_t b, int64_t d, int64_t hb, int64_t wb, int64_t H, int64_t W, int64_t D, int64_t F) {
+  for (int64_t i = 0; i < H; ++i)
+    for (int64_t j = (i < hb ? wb : 0); j < W; ++j) std::fill_n(x + (((b * H + i) * W + j) * D + d) * F, F, T(0));
+}
+
 }  // namespace
+
+// Both kernels run one direction per task; within it, all images advance i// The scans, one (image, direction) pair at a time. NC is the hidden size when it
+// is known at compile time (0 otherwise): for the small layers, fully unrolled
+// gate loops are several times faster than loops of run-time length.
+
+template <typename T>
+struct Tensors {
+  const T *z, *weight_hh, *weight_t, *peephole, *grad_h;
+  T *h, *c, *gates, *grad_z, *grad_c, *grad_weight_hh, *grad_peephole;
+  const int64_t* sizes;
+  int64_t H, W, D, N;
+};
+
+template <int NC, typename T>
+void forward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
+  const int64_t N = NC > 0 ? NC : t.N, G = 5 * N, H = t.H, W = t.W, D = t.D;
+  const int64_t hb = t.sizes[2 * b], wb = t.sizes[2 * b + 1];
+  const Scan scan(d, hb, wb);
+  const int64_t up_step = scan.row_step * W * D, left_step = scan.col_step * D;
+  const T *U_up = t.weight_hh + d * 2 * N * G, *U_left = U_up + N * G;
+  const T *p_i = t.peephole + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
+  std::vector<T> zeros(N, T(0));
+  for (int64_t si = 0; si < hb; ++si) {
+    const int64_t i = scan.row0 + si * scan.row_step;
+    for (int64_t sj = 0; sj < wb; ++sj) {
+      const int64_t j = scan.col0 + sj * scan.col_step;
+      const int64_t pos = ((b * H + i) * W + j) * D + d;
+      const T* c_up = si > 0 ? t.c + (pos - up_step) * N : zeros.data();
+      const T* c_left = sj > 0 ? t.c + (pos - left_step) * N : zeros.data();
+      T* a = t.gates + pos * G;  // pre-activations, turned into gates in place
+      T* cell = t.c + pos * N;
+      T* hidden = t.h + pos * N;
+      for (int64_t g = 0; g < G; ++g) a[g] = t.z[pos * G + g];
+      if (si > 0) vecmat_acc(t.h + (pos - up_step) * N, N, U_up, G, G, a);
+      if (sj > 0) vecmat_acc(t.h + (pos - left_step) * N, N, U_left, G, G, a);
+      // One loop per step over whole gate vectors, so each one vectorizes.
+      for (int64_t n = 0; n < N; ++n) {
+        a[n] += p_i[n] * (c_up[n] + c_left[n]);
+        a[N + n] += p_f1[n] * c_up[n];
+        a[2 * N + n] += p_f2[n] * c_left[n];
+      }
+      for (int64_t g = 0; g < 3 * N; ++g) a[g] = sigmoid(a[g]);
+      for (int64_t n = 0; n < N; ++n) a[4 * N + n] = fast_tanh(a[4 * N + n]);
+      for (int64_t n = 0; n < N; ++n) cell[n] = a[n] * a[4 * N + n] + a[N + n] * c_up[n] + a[2 * N + n] * c_left[n];
+      for (int64_t n = 0; n < N; ++n) {
+        a[3 * N + n] = sigmoid(a[3 * N + n] + p_o[n] * cell[n]);
+        hidden[n] = a[3 * N + n] * fast_tanh(cell[n]);
+      }
+    }
+  }
+  zero_outside(t.h, b, d, hb, wb, H, W, D, N);
+  zero_outside(t.c, b, d, hb, wb, H, W, D, N);
+  zero_outside(t.gates, b, d, hb, wb, H, W, D, G);
+}
+
+// Also accumulates the gradients of weight_hh and peephole of direction d.
+template <int NC, typename T>
+void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
+  const int64_t N = NC > 0 ? NC : t.N, G = 5 * N, H = t.H, W = t.W, D = t.D;
+  const int64_t hb = t.sizes[2 * b], wb = t.sizes[2 * b + 1];
+  const Scan scan(d, hb, wb);
+  const int64_t down_step = scan.row_step * W * D, right_step = scan.col_step * D;
+  const T* UT = t.weight_t + d * G * 2 * N;
+  const T *p_i = t.peephole + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
+  T *dU_up = t.grad_weight_hh + d * 2 * N * G, *dU_left = dU_up + N * G;
+  T *dp_i = t.grad_peephole + d * 4 * N, *dp_f1 = dp_i + N, *dp_f2 = dp_i + 2 * N, *dp_o = dp_i + 3 * N;
+  std::vector<T> zeros(N, T(0));
+  for (int64_t si = hb - 1; si >= 0; --si) {
+    const int64_t i = scan.row0 + si * scan.row_step;
+    for (int64_t sj = wb - 1; sj >= 0; --sj) {
+      const int64_t j = scan.col0 + sj * scan.col_step;
+      const int64_t pos = ((b * H + i) * W + j) * D + d;
+      const bool has_down = si + 1 < hb, has_right = sj + 1 < wb;
+      const int64_t down = has_down ? pos + down_step : pos, right = has_right ? pos + right_step : pos;
+      const T *down_gate = t.gates + down * G, *down_dz = t.grad_z + down * G, *down_dc = t.grad_c + down * N;
+      const T *right_gate = t.gates + right * G, *right_dz = t.grad_z + right * G, *right_dc = t.grad_c + right * N;
+      T* dh = t.grad_c + pos * N;  // the h-gradient first, then overwritten by the c-gradient
+      for (int64_t n = 0; n < N; ++n) dh[n] = t.grad_h[pos * N + n];
+      if (has_down) vecmat_acc(down_dz, G, UT, 2 * N, N, dh);
+      if (has_right) vecmat_acc(right_dz, G, UT + N, 2 * N, N, dh);
+      const T* c_up = si > 0 ? t.c + (pos - down_step) * N : zeros.data();
+      const T* c_left = sj > 0 ? t.c + (pos - right_step) * N : zeros.data();
+      const T* cell = t.c + pos * N;
+      const T* gate = t.gates + pos * G;
+      T* da = t.grad_z + pos * G;
+      for (int64_t n = 0; n < N; ++n) {
+        const T in_gate = gate[n], forget_up = gate[N + n], forget_left = gate[2 * N + n];
+        const T out_gate = gate[3 * N + n], cell_in = gate[4 * N + n];
+        T dc_in = 0;
+        if (has_down) dc_in += down_dc[n] * down_gate[N + n] + down_dz[n] * p_i[n] + down_dz[N + n] * p_f1[n];
+        if (has_right)
+          dc_in += right_dc[n] * right_gate[2 * N + n] + right_dz[n] * p_i[n] + right_dz[2 * N + n] * p_f2[n];
+        const T tanh_cell = fast_tanh(cell[n]);
+        const T da_o = dh[n] * tanh_cell * out_gate * (1 - out_gate);
+        const T dc = dh[n] * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o[n] + dc_in;
+        dh[n] = dc;
+        da[n] = dc * cell_in * in_gate * (1 - in_gate);
+        da[N + n] = dc * c_up[n] * forget_up * (1 - forget_up);
+        da[2 * N + n] = dc * c_left[n] * forget_left * (1 - forget_left);
+        da[3 * N + n] = da_o;
+        da[4 * N + n] = dc * in_gate * (1 - cell_in * cell_in);
+        dp_i[n] += da[n] * (c_up[n] + c_left[n]);
+        dp_f1[n] += da[N + n] * c_up[n];
+        dp_f2[n] += da[2 * N + n] * c_left[n];
+        dp_o[n] += da_o * cell[n];
+      }
+      if (si > 0) outer_acc(t.h + (pos - down_step) * N, N, da, G, dU_up);
+      if (sj > 0) outer_acc(t.h + (pos - right_step) * N, N, da, G, dU_left);
+    }
+  }
+  zero_outside(t.grad_z, b, d, hb, wb, H, W, D, G);
+}
+
+// Runs scan<NC>(t, b, d) for every (image, direction) pair, directions in parallel
+// over torch's threads (each direction accumulates its own weight gradients).
+template <typename T, typename Scanner>
+void run_scans(const Tensors<T>& t, int64_t B, Scanner scanner) {
+  at::parallel_for(0, t.D, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t d = begin; d < end; ++d)
+      for (int64_t b = 0; b < B; ++b) scanner(t, b, d);
+  });
+}
+
+#define HWR_SCAN_DISPATCH(SCAN, T, N, ...)                 \
+  switch (N) {                                               \
+    case 2: run_scans<T>(__VA_ARGS__, SCAN<2, T>); break;    \
+    case 10: run_scans<T>(__VA_ARGS__, SCAN<10, T>); break;  \
+    case 50: run_scans<T>(__VA_ARGS__, SCAN<50, T>); break;  \
+    default: run_scans<T>(__VA_ARGS__, SCAN<0, T>); break;   \
+  }
 
 std::vector<at::Tensor> mdlstm_forward(at::Tensor z, at::Tensor weight_hh, at::Tensor peephole, at::Tensor sizes) {
   check_inputs(z, weight_hh, peephole, sizes);
-  const int64_t D = z.size(0), B = z.size(1), H = z.size(2), W = z.size(3), G = z.size(4), N = G / 5;
-  auto h = at::zeros({D, B, H, W, N}, z.options());
-  auto c = at::zeros({D, B, H, W, N}, z.options());
-  auto gates = at::zeros({D, B, H, W, G}, z.options());
+  const int64_t B = z.size(0), H = z.size(1), W = z.size(2), D = z.size(3), G = z.size(4), N = G / 5;
+  auto h = at::empty({B, H, W, D, N}, z.options());
+  auto c = at::empty({B, H, W, D, N}, z.options());
+  auto gates = at::empty({B, H, W, D, G}, z.options());
   auto sizes_c = sizes.contiguous();
-  const int64_t* sz = sizes_c.data_ptr<int64_t>();
   AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "mdlstm_forward", [&] {
-    const scalar_t* zp = z.data_ptr<scalar_t>();
-    const scalar_t* wp = weight_hh.data_ptr<scalar_t>();
-    const scalar_t* pp = peephole.data_ptr<scalar_t>();
-    scalar_t* hp = h.data_ptr<scalar_t>();
-    scalar_t* cp = c.data_ptr<scalar_t>();
-    scalar_t* gp = gates.data_ptr<scalar_t>();
-    at::parallel_for(0, D * B, 1, [&](int64_t begin, int64_t end) {
-      std::vector<scalar_t> pred(2 * N), a(G), zeros(N, scalar_t(0));
-      for (int64_t db = begin; db < end; ++db) {
-        const int64_t d = db / B, b = db % B;
-        const int64_t hb = sz[2 * b], wb = sz[2 * b + 1];
-        const scalar_t* U = wp + d * 2 * N * G;
-        const scalar_t *p_i = pp + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
-        const int64_t base = db * H * W;
-        for (int64_t i = 0; i < hb; ++i) {
-          for (int64_t j = 0; j < wb; ++j) {
-            const int64_t pos = base + i * W + j;
-            const scalar_t* h_up = i > 0 ? hp + (pos - W) * N : zeros.data();
-            const scalar_t* h_left = j > 0 ? hp + (pos - 1) * N : zeros.data();
-            const scalar_t* c_up = i > 0 ? cp + (pos - W) * N : zeros.data();
-            const scalar_t* c_left = j > 0 ? cp + (pos - 1) * N : zeros.data();
-            std::copy(h_up, h_up + N, pred.begin());
-            std::copy(h_left, h_left + N, pred.begin() + N);
-            std::copy(zp + pos * G, zp + (pos + 1) * G, a.begin());
-            vecmat_acc(pred.data(), 2 * N, U, G, G, a.data());
-            scalar_t* gate = gp + pos * G;
-            scalar_t* cell = cp + pos * N;
-            scalar_t* hidden = hp + pos * N;
-            for (int64_t n = 0; n < N; ++n) {
-              const scalar_t in_gate = sigmoid(a[n] + p_i[n] * (c_up[n] + c_left[n]));
-              const scalar_t forget_up = sigmoid(a[N + n] + p_f1[n] * c_up[n]);
-              const scalar_t forget_left = sigmoid(a[2 * N + n] + p_f2[n] * c_left[n]);
-              const scalar_t cell_in = std::tanh(a[4 * N + n]);
-              const scalar_t cn = in_gate * cell_in + forget_up * c_up[n] + forget_left * c_left[n];
-              const scalar_t out_gate = sigmoid(a[3 * N + n] + p_o[n] * cn);
-              cell[n] = cn;
-              hidden[n] = out_gate * std::tanh(cn);
-              gate[n] = in_gate;
-              gate[N + n] = forget_up;
-              gate[2 * N + n] = forget_left;
-              gate[3 * N + n] = out_gate;
-              gate[4 * N + n] = cell_in;
-            }
-          }
-        }
-      }
-    });
+    Tensors<scalar_t> t{z.data_ptr<scalar_t>(),  weight_hh.data_ptr<scalar_t>(), nullptr,
+                        peephole.data_ptr<scalar_t>(), nullptr, h.data_ptr<scalar_t>(), c.data_ptr<scalar_t>(),
+                        gates.data_ptr<scalar_t>(), nullptr, nullptr, nullptr, nullptr,
+                        sizes_c.data_ptr<int64_t>(), H, W, D, N};
+    HWR_SCAN_DISPATCH(forward_scan, scalar_t, N, t, B)
   });
   return {h, c, gates};
 }
 
-at::Tensor mdlstm_backward(at::Tensor grad_h, at::Tensor c, at::Tensor gates, at::Tensor weight_hh,
-                           at::Tensor peephole, at::Tensor sizes) {
+std::vector<at::Tensor> mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Tensor c, at::Tensor gates,
+                                        at::Tensor weight_hh, at::Tensor peephole, at::Tensor sizes) {
   check_inputs(gates, weight_hh, peephole, sizes);
-  TORCH_CHECK(grad_h.is_contiguous() && c.is_contiguous(), "grad_h and c must be contiguous");
-  const int64_t D = gates.size(0), B = gates.size(1), H = gates.size(2), W = gates.size(3), G = gates.size(4),
-                N = G / 5;
-  auto grad_z = at::zeros_like(gates);
-  auto grad_c = at::zeros_like(c);
+  TORCH_CHECK(grad_h.is_contiguous() && h.is_contiguous() && c.is_contiguous(), "grad_h, h and c must be contiguous");
+  const int64_t B = gates.size(0), H = gates.size(1), W = gates.size(2), D = gates.size(3), N = gates.size(4) / 5;
+  auto grad_z = at::empty_like(gates);
+  auto grad_c = at::empty_like(c);  // scratch: written at each position before its predecessors read it
+  auto grad_weight_hh = at::zeros_like(weight_hh);
+  auto grad_peephole = at::zeros_like(peephole);
   // weight_hh transposed to (D, 5N, 2N) so that h-gradients are vector-matrix products too.
   auto weight_t = weight_hh.transpose(1, 2).contiguous();
   auto sizes_c = sizes.contiguous();
-  const int64_t* sz = sizes_c.data_ptr<int64_t>();
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "mdlstm_backward", [&] {
-    const scalar_t* dhp = grad_h.data_ptr<scalar_t>();
-    const scalar_t* cp = c.data_ptr<scalar_t>();
-    const scalar_t* gp = gates.data_ptr<scalar_t>();
-    const scalar_t* wtp = weight_t.data_ptr<scalar_t>();
-    const scalar_t* pp = peephole.data_ptr<scalar_t>();
-    scalar_t* dzp = grad_z.data_ptr<scalar_t>();
-    scalar_t* dcp = grad_c.data_ptr<scalar_t>();
-    at::parallel_for(0, D * B, 1, [&](int64_t begin, int64_t end) {
-      std::vector<scalar_t> dh(N), zeros(N, scalar_t(0));
-      for (int64_t db = begin; db < end; ++db) {
-        const int64_t d = db / B, b = db % B;
-        const int64_t hb = sz[2 * b], wb = sz[2 * b + 1];
-        const scalar_t* UT = wtp + d * G * 2 * N;
-        const scalar_t *p_i = pp + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
-        const int64_t base = db * H * W;
-        for (int64_t i = hb - 1; i >= 0; --i) {
-          for (int64_t j = wb - 1; j >= 0; --j) {
-            const int64_t pos = base + i * W + j;
-            const bool has_down = i + 1 < hb, has_right = j + 1 < wb;
-            std::copy(dhp + pos * N, dhp + (pos + 1) * N, dh.begin());
-            const scalar_t* c_up = i > 0 ? cp + (pos - W) * N : zeros.data();
-            const scalar_t* c_left = j > 0 ? cp + (pos - 1) * N : zeros.data();
-            const scalar_t* cell = cp + pos * N;
-            const scalar_t* gate = gp + pos * G;
-            const int64_t down = has_down ? pos + W : pos, right = has_right ? pos + 1 : pos;
-            const scalar_t *down_gate = gp + down * G, *down_dz = dzp + down * G, *down_dc = dcp + down * N;
-            const scalar_t *right_gate = gp + right * G, *right_dz = dzp + right * G, *right_dc = dcp + right * N;
-            if (has_down) vecmat_acc(down_dz, G, UT, 2 * N, N, dh.data());
-            if (has_right) vecmat_acc(right_dz, G, UT + N, 2 * N, N, dh.data());
-            scalar_t* da = dzp + pos * G;
-            for (int64_t n = 0; n < N; ++n) {
-              const scalar_t in_gate = gate[n], forget_up = gate[N + n], forget_left = gate[2 * N + n];
-              const scalar_t out_gate = gate[3 * N + n], cell_in = gate[4 * N + n];
-              scalar_t dc_in = 0;
-              if (has_down)
-                dc_in += down_dc[n] * down_gate[N + n] + down_dz[n] * p_i[n] + down_dz[N + n] * p_f1[n];
-              if (has_right)
-                dc_in += right_dc[n] * right_gate[2 * N + n] + right_dz[n] * p_i[n] + right_dz[2 * N + n] * p_f2[n];
-              const scalar_t tanh_cell = std::tanh(cell[n]);
-              const scalar_t da_o = dh[n] * tanh_cell * out_gate * (1 - out_gate);
-              const scalar_t dc = dh[n] * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o[n] + dc_in;
-              dcp[pos * N + n] = dc;
-              da[n] = dc * cell_in * in_gate * (1 - in_gate);
-              da[N + n] = dc * c_up[n] * forget_up * (1 - forget_up);
-              da[2 * N + n] = dc * c_left[n] * forget_left * (1 - forget_left);
-              da[3 * N + n] = da_o;
-              da[4 * N + n] = dc * in_gate * (1 - cell_in * cell_in);
-            }
-          }
-        }
-      }
-    });
+    Tensors<scalar_t> t{nullptr, nullptr, weight_t.data_ptr<scalar_t>(), peephole.data_ptr<scalar_t>(),
+                        grad_h.data_ptr<scalar_t>(), h.data_ptr<scalar_t>(), c.data_ptr<scalar_t>(),
+                        gates.data_ptr<scalar_t>(), grad_z.data_ptr<scalar_t>(), grad_c.data_ptr<scalar_t>(),
+                        grad_weight_hh.data_ptr<scalar_t>(), grad_peephole.data_ptr<scalar_t>(),
+                        sizes_c.data_ptr<int64_t>(), H, W, D, N};
+    HWR_SCAN_DISPATCH(backward_scan, scalar_t, N, t, B)
   });
-  return grad_z;
+  return {grad_z, grad_weight_hh, grad_peephole};
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.def("forward", &mdlstm_forward, "MDLSTM top-left scans, forward: (h, c, gates)");
-  m.def("backward", &mdlstm_backward, "MDLSTM top-left scans, backward: grad of z");
+  m.def("forward", &mdlstm_forward, "MDLSTM scans, forward: (h, c, gates)");
+  m.def("backward", &mdlstm_backward, "MDLSTM scans, backward: gradients of (z, weight_hh, peephole)");
 }

@@ -1,6 +1,7 @@
 """Pure-PyTorch MDLSTM scan: one step per anti-diagonal, any device.
 
-All positions on an anti-diagonal ``i + j = k`` depend only on the previous
+The scans are first turned into top-left scans by flipping each image within
+its own size (:func:`corner_index`). Then all positions on an anti-diagonal ``i + j = k`` depend only on the previous
 anti-diagonal, so one step computes them together, for the whole batch and all
 scan directions, with one batched matmul. To make each anti-diagonal a plain
 slice, tensors are *skewed*: ``skewed[..., i, i + j, :] = x[..., i, j, :]``, so
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from hwr.mdlstm.scan import recurrent_weight_grads
 
 
 def _unskewed_view(skewed: Tensor, height: int, width: int) -> Tensor:
@@ -39,6 +42,42 @@ def _skewed_mask(sizes: Tensor, height: int, width: int, dtype: torch.dtype) -> 
     return _skew(inside[None, :, :, :, None])
 
 
+def corner_index(sizes: Tensor, height: int, width: int) -> Tensor:
+    """``(4, B, H*W)`` flat indices that move each image's corner ``d`` to the top left.
+
+    Scan ``d`` flips rows when ``d >= 2`` and columns when ``d`` is odd, within each
+    image's own ``(height, width)``; padding stays padding. Each map is its own
+    inverse, so the same index turns the scans' outputs back.
+    """
+    rows = torch.arange(height, device=sizes.device).expand(len(sizes), height)
+    cols = torch.arange(width, device=sizes.device).expand(len(sizes), width)
+    rows_flipped = torch.where(rows < sizes[:, :1], sizes[:, :1] - 1 - rows, rows)
+    cols_flipped = torch.where(cols < sizes[:, 1:], sizes[:, 1:] - 1 - cols, cols)
+    maps = []
+    for d in range(4):
+        r = rows_flipped if d >= 2 else rows
+        c = cols_flipped if d % 2 == 1 else cols
+        maps.append((r[:, :, None] * width + c[:, None, :]).reshape(len(sizes), -1))
+    return torch.stack(maps)
+
+
+def _flip_corners(x: Tensor, index: Tensor) -> Tensor:
+    """Apply :func:`corner_index` to a ``(4, B, H, W, F)`` tensor."""
+    d, b, h, w, f = x.shape
+    flat = x.reshape(d, b, h * w, f)
+    return torch.gather(flat, 2, index[..., None].expand(-1, -1, -1, f)).view(d, b, h, w, f)
+
+
+def _to_scan_layout(x: Tensor, index: Tensor) -> Tensor:
+    """Image layout ``(B, H, W, D, F)`` -> top-left scans ``(D, B, H, W, F)``."""
+    return _flip_corners(x.permute(3, 0, 1, 2, 4), index)
+
+
+def _to_image_layout(x: Tensor, index: Tensor) -> Tensor:
+    """Top-left scans ``(D, B, H, W, F)`` -> image layout ``(B, H, W, D, F)``."""
+    return _flip_corners(x, index).permute(1, 2, 3, 0, 4).contiguous()
+
+
 def _diagonal_rows(k: int, height: int, width: int) -> tuple[int, int]:
     """First and one-past-last row of anti-diagonal ``k``."""
     return max(0, k - width + 1), min(height, k + 1)
@@ -50,9 +89,10 @@ class WavefrontKernel:
     def forward(
         self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor
     ) -> tuple[Tensor, Tensor, Tensor]:
-        d, b, height, width, g = z.shape
+        b, height, width, d, g = z.shape
         n = g // 5
-        z_skew = _skew(z)
+        index = corner_index(sizes, height, width)
+        z_skew = _skew(_to_scan_layout(z, index))
         mask = _skewed_mask(sizes, height, width, z.dtype)
         # State buffers: row r + 1 and column k + 1 hold row r of anti-diagonal k.
         h_skew = z.new_zeros(d, b, height + 1, height + width, n)
@@ -82,25 +122,27 @@ class WavefrontKernel:
             c_skew[:, :, r0 + 1 : r1 + 1, k + 1] = cell
             h_skew[:, :, r0 + 1 : r1 + 1, k + 1] = out_gate * torch.tanh(cell)
             gates_skew[:, :, r0:r1, k] = torch.cat([sig, out_gate, cell_in], dim=-1)
-        h = _unskewed_view(h_skew[:, :, 1:, 1:], height, width).contiguous()
-        c = _unskewed_view(c_skew[:, :, 1:, 1:], height, width).contiguous()
+        h = _unskewed_view(h_skew[:, :, 1:, 1:], height, width)
+        c = _unskewed_view(c_skew[:, :, 1:, 1:], height, width)
         gates = _unskewed_view(gates_skew, height, width) * _unskewed_view(mask, height, width)
-        return h, c, gates
+        return tuple(_to_image_layout(t, index) for t in (h, c, gates))
 
     def backward(
         self,
         grad_h: Tensor,
+        h: Tensor,
         c: Tensor,
         gates: Tensor,
         weight_hh: Tensor,
         peephole: Tensor,
         sizes: Tensor,
-    ) -> Tensor:
-        d, b, height, width, n = c.shape
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        b, height, width, d, n = c.shape
         g = 5 * n
-        c_skew = _skew(c, pad=1)
-        gates_skew = _skew(gates)
-        grad_h_skew = _skew(grad_h)
+        index = corner_index(sizes, height, width)
+        c_skew = _skew(_to_scan_layout(c, index), pad=1)
+        gates_skew = _skew(_to_scan_layout(gates, index))
+        grad_h_skew = _skew(_to_scan_layout(grad_h, index))
         mask = _skewed_mask(sizes, height, width, c.dtype)
         grad_z_skew = torch.zeros_like(gates_skew)
         weight_hh_t = weight_hh.transpose(1, 2)
@@ -142,4 +184,5 @@ class WavefrontKernel:
             carry = torch.zeros_like(carry)
             carry[:, :, r0:r1] += to_up
             carry[:, :, r0 + 1 : r1 + 1] += to_left
-        return _unskewed_view(grad_z_skew, height, width).contiguous()
+        grad_z = _to_image_layout(_unskewed_view(grad_z_skew, height, width), index)
+        return grad_z, *recurrent_weight_grads(h, c, grad_z)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.func import functional_call
 
-from hwr.mdlstm.layer import corner_index
+from hwr.mdlstm.wavefront import corner_index
 from tests.mdlstm.helpers import FAST_BACKENDS, forward_backward, random_batch, random_layer, require_backend
 
 SIZE_CASES = {

@@ -1,0 +1,102 @@
+"""Speed of the Graves 2009 network per MDLSTM backend: forward and forward+backward.
+
+Prints a Markdown table: ms per batch, lines/s, and GFLOP/s achieved, for batch 1
+and 16, heights 64 and 128, width 1024. FLOPs count the multiply-adds of every
+matmul (input projections, recurrences, subsampling, output) as 2 each; backward
+is counted as twice the forward. Run it with nothing else busy on the machine:
+
+    python bench/bench_mdlstm.py [--threads 1] [--backends wavefront compiled]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.threads import configure_threads
+
+NUM_CLASSES = 80
+
+
+def forward_flops(config: NetworkConfig, height: int, width: int) -> int:
+    """Matmul FLOPs of one forward pass over one ``height`` x ``width`` line."""
+    flops = 0
+    (bh, bw), features = config.input_block, config.input_block[0] * config.input_block[1]
+    h, w = -(-height // bh), -(-width // bw)
+    for level, hidden in enumerate(config.hidden_sizes):
+        gates = 5 * hidden
+        flops += h * w * 4 * 2 * (features + 2 * hidden) * gates
+        features = 4 * hidden
+        if level < len(config.subsample_sizes):
+            bh, bw = config.subsample_blocks[level]
+            h, w = -(-h // bh), -(-w // bw)
+            flops += h * w * 2 * bh * bw * features * config.subsample_sizes[level]
+            features = config.subsample_sizes[level]
+    return flops + w * 2 * features * (config.num_classes + 1)
+
+
+def time_call(fn, min_seconds: float, min_runs: int) -> float:
+    """Median seconds of ``fn`` after one warm-up run."""
+    fn()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--backends", nargs="+", default=["reference", "wavefront", "compiled"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 16])
+    parser.add_argument("--heights", nargs="+", type=int, default=[64, 128])
+    parser.add_argument("--width", type=int, default=1024)
+    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per cell")
+    args = parser.parse_args()
+    configure_threads(args.threads)
+    torch.manual_seed(0)
+    config = NetworkConfig(num_classes=NUM_CLASSES)
+    net = MDLSTMNetwork(config)
+    print(f"Graves 2009 network, {NUM_CLASSES} classes: {net.num_parameters():,} weights; "
+          f"torch {torch.__version__}, {args.threads} thread(s)\n")
+    print("| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) | GFLOP/line fwd | GFLOP/s fwd | GFLOP/s fwd+bwd |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for backend in args.backends:
+        for height in args.heights:
+            for batch in args.batches:
+                if backend == "reference" and batch > 1:
+                    print(f"| {backend} | {batch} | {height}x{args.width} | — | — | — | | | (per image, as batch 1) |")
+                    continue
+                images = torch.rand(batch, height, args.width)
+                sizes = torch.tensor([[height, args.width]] * batch)
+
+                def forward() -> None:
+                    with torch.no_grad():
+                        net(images, sizes, backend=backend)
+
+                def forward_backward() -> None:
+                    net.zero_grad()
+                    log_probs, _ = net(images, sizes, backend=backend)
+                    log_probs.sum().backward()
+
+                runs, seconds = (1, 0.0) if backend == "reference" else (3, args.seconds)
+                fwd = time_call(forward, seconds, runs)
+                both = time_call(forward_backward, seconds, runs)
+                flops = forward_flops(config, height, args.width)
+                print(
+                    f"| {backend} | {batch} | {height}x{args.width} | {fwd * 1e3:.1f} | {both * 1e3:.1f} "
+                    f"| {batch / both:.1f} | {flops / 1e9:.3f} | {batch * flops / fwd / 1e9:.2f} "
+                    f"| {3 * batch * flops / both / 1e9:.2f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
