@@ -45,32 +45,32 @@ _error: str | None = None
 def load() -> ModuleType | None:
     """The compiled extension module, or ``None`` (after one warning) if it can't be built."""
     global _error
-    if os.environ.get("HWR_NO_COMPILE") == "1":
-        _error = "HWR_NO_COMPILE=1"
-        return None
     try:
-        from torch.utils import cpp_extension
-
-        build_dir = os.environ.get("HWR_KERNEL_CACHE")
-        name = _build_name()
-        if build_dir:
-            Path(build_dir, name).mkdir(parents=True, exist_ok=True)
-            build_dir = str(Path(build_dir, name))
-        return cpp_extension.load(
-            name=name,
-            sources=[str(SOURCE)],
-            extra_cflags=CFLAGS,
-            build_directory=build_dir,
-            verbose=False,
-        )
+        return _build()
     except Exception as exc:  # noqa: BLE001 - any build failure means: fall back
-        _error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
-        warnings.warn(
-            f"hwr: C++ MDLSTM kernel unavailable ({_error}); using the slower PyTorch wavefront",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return None
+        lines = str(exc).strip().splitlines()
+        _error = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
+    warnings.warn(
+        f"hwr: C++ MDLSTM kernel unavailable ({_error}); using the slower PyTorch wavefront",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return None
+
+
+def _build() -> ModuleType:
+    if os.environ.get("HWR_NO_COMPILE") == "1":
+        raise RuntimeError("disabled by HWR_NO_COMPILE=1")
+    from torch.utils import cpp_extension
+
+    name = _build_name()
+    build_dir = None
+    if cache_root := os.environ.get("HWR_KERNEL_CACHE"):
+        Path(cache_root, name).mkdir(parents=True, exist_ok=True)
+        build_dir = str(Path(cache_root, name))
+    return cpp_extension.load(
+        name=name, sources=[str(SOURCE)], extra_cflags=CFLAGS, build_directory=build_dir, verbose=False
+    )
 
 
 def load_error() -> str | None:

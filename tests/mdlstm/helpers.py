@@ -47,7 +47,7 @@ def forward_backward(layer: MDLSTM2d, x: torch.Tensor, sizes: torch.Tensor, back
     x = x.clone().requires_grad_(True)
     layer.zero_grad()
     y = layer(x, sizes, backend=backend)
-    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
+    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(y.dtype)
     (y * grad_y).sum().backward()
     grads = {name: p.grad.clone() for name, p in layer.named_parameters()}
     return y.detach(), x.grad, grads

@@ -148,3 +148,18 @@ def test_corner_index_is_an_involution_that_flips_within_each_image():
     inside = inside.flatten()
     for d in range(4):
         assert torch.equal(inside[index[d, 0]], inside), "pixels stay pixels, padding stays padding"
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_float32_agrees_with_the_float64_reference(backend):
+    require_backend(backend)
+    layer = random_layer(input_size=3, hidden=10, seed=5)
+    x, sizes = random_batch([(5, 9), (3, 4)], channels=3, seed=6)
+    y_ref, gx_ref, grads_ref = forward_backward(layer, x, sizes, "reference")
+    layer32 = layer.float()
+    y, gx, grads = forward_backward(layer32, x.float(), sizes, backend)
+    close = dict(rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(y.double(), y_ref, **close)
+    torch.testing.assert_close(gx.double(), gx_ref, **close)
+    for name in grads_ref:
+        torch.testing.assert_close(grads[name].double(), grads_ref[name], **close, msg=name)

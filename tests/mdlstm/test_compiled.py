@@ -1,0 +1,51 @@
+"""Building the C++ kernel, and the one-line fallback to the wavefront where it can't be built."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+SCRIPT = textwrap.dedent(
+    """
+    import warnings, torch
+    from hwr.mdlstm import MDLSTM2d, available_backends
+    warnings.simplefilter("always")
+    layer = MDLSTM2d(1, 2)
+    y = layer(torch.rand(1, 3, 4, 1), torch.tensor([[3, 4]]))
+    y = layer(torch.rand(1, 3, 4, 1), torch.tensor([[3, 4]]))
+    print("backends:", ",".join(available_backends()), "shape:", tuple(y.shape))
+    """
+)
+
+
+def run_python(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HWR_THREADS": "1", **env_changes}
+    return subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_hwr_no_compile_falls_back_to_the_wavefront_with_one_warning():
+    result = run_python({"HWR_NO_COMPILE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "backends: reference,wavefront shape: (1, 3, 4, 8)" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "C++ MDLSTM kernel unavailable" in line]
+    assert len(warnings) == 1 and "HWR_NO_COMPILE=1" in warnings[0]
+
+
+def test_a_missing_compiler_falls_back_to_the_wavefront(tmp_path):
+    result = run_python({"HWR_KERNEL_CACHE": str(tmp_path), "CXX": str(tmp_path / "no-such-compiler")})
+    assert result.returncode == 0, result.stderr
+    assert "backends: reference,wavefront shape: (1, 3, 4, 8)" in result.stdout
+    assert sum("C++ MDLSTM kernel unavailable" in line for line in result.stderr.splitlines()) == 1
+
+
+def test_the_kernel_builds_into_the_given_cache(tmp_path):
+    if os.environ.get("HWR_NO_COMPILE") == "1":
+        pytest.skip("HWR_NO_COMPILE=1")
+    result = run_python({"HWR_KERNEL_CACHE": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "backends: reference,wavefront,compiled" in result.stdout
+    assert list(tmp_path.glob("hwr_mdlstm_cpu_*/*.so"))
