@@ -66,7 +66,10 @@ def main() -> None:
     net = MDLSTMNetwork(config)
     print(f"Graves 2009 network, {NUM_CLASSES} classes: {net.num_parameters():,} weights; "
           f"torch {torch.__version__}, {args.threads} thread(s)\n")
-    print("| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) | GFLOP/line fwd | GFLOP/s fwd | GFLOP/s fwd+bwd |")
+    print(
+        "| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) "
+        "| GFLOP/line fwd | GFLOP/s fwd | GFLOP/s fwd+bwd |"
+    )
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for backend in args.backends:
         for height in args.heights:

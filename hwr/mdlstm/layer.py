@@ -25,6 +25,8 @@ def available_backends() -> list[str]:
 
 
 def _kernel(backend: Backend, device: torch.device) -> ScanKernel:
+    if backend not in ("auto", "wavefront", "compiled"):
+        raise ValueError(f"unknown MDLSTM backend {backend!r}; choose auto, reference, wavefront or compiled")
     if backend == "wavefront":
         return WavefrontKernel()
     if backend == "compiled":

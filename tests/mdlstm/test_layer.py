@@ -163,3 +163,10 @@ def test_float32_agrees_with_the_float64_reference(backend):
     torch.testing.assert_close(gx.double(), gx_ref, **close)
     for name in grads_ref:
         torch.testing.assert_close(grads[name].double(), grads_ref[name], **close, msg=name)
+
+
+def test_an_unknown_backend_is_refused():
+    layer = random_layer(input_size=1, hidden=2)
+    x, sizes = random_batch([(2, 2)], channels=1)
+    with pytest.raises(ValueError, match="unknown MDLSTM backend 'fast'"):
+        layer(x, sizes, backend="fast")
