@@ -82,6 +82,7 @@ class MDLSTM2d(nn.Module):
                 x, sizes, self.weight_ih, self.bias, self.weight_hh, self.peephole
             )
         b, h, w, _ = x.shape
+        sizes = sizes.to(x.device)
         # Input projection of all four directions in one matmul, straight into the scans' layout.
         weight = self.weight_ih.transpose(0, 1).reshape(self.input_size, -1)
         z = torch.addmm(self.bias.reshape(-1), x.reshape(-1, self.input_size), weight)
