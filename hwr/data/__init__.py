@@ -1,0 +1,1 @@
+"""Data: line readers, the alphabet, image preprocessing and augmentation."""
