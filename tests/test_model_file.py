@@ -1,0 +1,70 @@
+"""Model files: round trip, atomic writes, and refusal of pickles and damaged files."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from hwr.data.alphabet import Alphabet
+from hwr.model_file import ModelFileError, load_model, save_model
+from hwr.network import MDLSTMNetwork, NetworkConfig
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    alphabet = Alphabet.from_texts(["Dear Hemsley"])
+    return MDLSTMNetwork(NetworkConfig(num_classes=len(alphabet), hidden_sizes=(2, 3), subsample_sizes=(4,),
+                                       subsample_blocks=((2, 2),))), alphabet
+
+
+def test_round_trip_gives_the_same_outputs(tmp_path, model):
+    network, alphabet = model
+    save_model(tmp_path / "m.hwr", network, alphabet)
+    loaded, loaded_alphabet = load_model(tmp_path / "m.hwr")
+    assert loaded_alphabet == alphabet and loaded.config == network.config
+    images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [12, 30]])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(images, sizes)[0], network(images, sizes)[0], rtol=0, atol=0)
+    assert [p.name for p in tmp_path.iterdir()] == ["m.hwr"], "no temporary files left behind"
+
+
+def test_a_pickle_is_refused_without_being_unpickled(tmp_path, model):
+    network, _ = model
+    torch.save(network.state_dict(), tmp_path / "torch.pt")
+    (tmp_path / "plain.pkl").write_bytes(pickle.dumps({"a": 1}))
+    for name in ("torch.pt", "plain.pkl"):
+        with pytest.raises(ModelFileError, match=f"{name}: is a pickle .* can execute arbitrary code"):
+            load_model(tmp_path / name)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "missing"])
+def test_damaged_files_give_one_clear_error_naming_the_file(tmp_path, model, damage):
+    network, alphabet = model
+    path = tmp_path / "m.hwr"
+    save_model(path, network, alphabet)
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(b"not a model at all" * 10)
+    else:
+        path.unlink()
+    with pytest.raises(ModelFileError, match=r"m\.hwr: "):
+        load_model(path)
+
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path, model, monkeypatch):
+    network, alphabet = model
+    path = tmp_path / "m.hwr"
+    save_model(path, network, alphabet)
+    before = path.read_bytes()
+    monkeypatch.setattr("os.fsync", lambda fd: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        save_model(path, network, alphabet)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.hwr"]
