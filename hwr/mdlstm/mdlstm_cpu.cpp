@@ -2,9 +2,10 @@
 //
 // Equations and tensor layout: see hwr/mdlstm/__init__.py and hwr/mdlstm/scan.py.
 // Tensors are in image layout (B, H, W, D, F). One (image, direction) pair is one
-// raster scan from that direction's corner of the image, so pairs run in parallel
-// over torch's intra-op threads; within a scan every position is a small
-// vector-matrix product plus the gate arithmetic, fused so nothing leaves the cache.
+// raster scan from that direction's corner of the image; the four directions run
+// in parallel over torch's intra-op threads (each owns its weight gradients);
+// within a scan every position is a small vector-matrix product plus the gate
+// arithmetic, fused so nothing leaves the cache.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
@@ -16,7 +17,7 @@
 
 namespace {
 
-// exp as plain arithmetic, so the compiler can inline and vectorize it (glibc's
+// exp as plain arithmetic, so the compiler inlines it (glibc's
 // exp and tanh are calls, and dominated the small layers). Cody-Waite range
 // reduction x = n ln2 + r, |r| <= ln2/2, then a Taylor polynomial of degree 7
 // (float) or 13 (double): truncation error below 0.1 ulp. Arguments are clamped
