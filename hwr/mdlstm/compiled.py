@@ -100,10 +100,7 @@ class CompiledKernel:
         peephole: Tensor,
         sizes: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        grad_z, grad_weight_hh, grad_peephole = self._module.backward(
-            grad_h, h, c, gates, weight_hh, peephole, sizes
-        )
-        return grad_z, grad_weight_hh, grad_peephole
+        return tuple(self._module.backward(grad_h, h, c, gates, weight_hh, peephole, sizes))
 
 
 def kernel() -> CompiledKernel | None:
