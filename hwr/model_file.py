@@ -1,41 +1,70 @@
 """Model files: safetensors weights with the JSON config in the same file's header.
 
-One file holds everything needed to transcribe (network config, alphabet), and
-loading it never executes code: safetensors is plain tensors plus a JSON header,
-unlike pickles (``torch.save``), which are refused with a message.
+One file holds everything needed to transcribe (network config, alphabet,
+preprocessing), and loading it never executes code: safetensors is plain
+tensors plus a JSON header, unlike pickles (``torch.save``), which are refused
+with a message. Training checkpoints are model files with extra header fields
+and tensors (see :mod:`hwr.engine.checkpoint`), so any checkpoint can transcribe.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load, save
+from torch import Tensor
 
 from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
+from hwr.data.images import Preprocessing
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 FORMAT = "hwr-model"
 VERSION = 1
+NETWORK_PREFIX = "network."
 
 
 class ModelFileError(ValueError):
     """A model file that can't be used; the message names the file and the problem."""
 
 
-def save_model(path: str | Path, network: MDLSTMNetwork, alphabet: Alphabet) -> None:
-    """Write ``network`` and ``alphabet`` to ``path`` atomically."""
-    if network.config.num_classes != len(alphabet):
-        raise ValueError(f"network has {network.config.num_classes} classes, alphabet {len(alphabet)}")
+@dataclass
+class Model:
+    """A trained recognizer: what a model file holds."""
+
+    network: MDLSTMNetwork
+    alphabet: Alphabet
+    preprocessing: Preprocessing
+
+    def __post_init__(self) -> None:
+        if self.network.config.num_classes != len(self.alphabet):
+            raise ValueError(
+                f"network has {self.network.config.num_classes} classes, alphabet {len(self.alphabet)}"
+            )
+
+
+def save_model(
+    path: str | Path,
+    model: Model,
+    extra_header: dict[str, Any] | None = None,
+    extra_tensors: dict[str, Tensor] | None = None,
+) -> None:
+    """Write ``model`` (plus optional extra JSON fields and tensors) to ``path`` atomically."""
     header = {
+        **(extra_header or {}),
         "format": FORMAT,
         "version": VERSION,
-        "network": network.config.to_dict(),
-        "alphabet": list(alphabet.characters),
+        "network": model.network.config.to_dict(),
+        "alphabet": list(model.alphabet.characters),
+        "preprocessing": model.preprocessing.to_dict(),
     }
-    tensors = {name: t.detach().cpu().contiguous() for name, t in network.state_dict().items()}
+    tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
+    tensors.update(extra_tensors or {})
+    tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     write_bytes_atomically(path, save(tensors, metadata={"hwr": json.dumps(header)}))
 
 
@@ -43,8 +72,8 @@ def _looks_like_pickle(data: bytes) -> bool:
     return data[:1] == b"\x80" or data[:2] == b"PK"  # pickle protocol 2+, torch.save's zip
 
 
-def load_model(path: str | Path) -> tuple[MDLSTMNetwork, Alphabet]:
-    """Read a model file written by :func:`save_model`; any problem raises :class:`ModelFileError`."""
+def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, Tensor]]:
+    """The model, the whole JSON header and the tensors that are not network weights."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -61,14 +90,20 @@ def load_model(path: str | Path) -> tuple[MDLSTMNetwork, Alphabet]:
         header = json.loads(with_header["__metadata__"]["hwr"])
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path}: not a valid hwr model file (truncated or corrupt: {exc})") from None
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
-        raise ModelFileError(f"{path}: unsupported model format {header.get('format')!r} {header.get('version')!r}")
+    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise ModelFileError(f"{path}: not an hwr model file of version {VERSION}")
+    weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
+    extra = {k: t for k, t in tensors.items() if not k.startswith(NETWORK_PREFIX)}
     try:
-        alphabet = Alphabet(header["alphabet"])
         network = MDLSTMNetwork(NetworkConfig.from_dict(header["network"]))
-        network.load_state_dict(tensors)
+        network.load_state_dict(weights)
+        model = Model(network, Alphabet(header["alphabet"]), Preprocessing.from_dict(header["preprocessing"]))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: inconsistent model file ({exc})") from None
-    if network.config.num_classes != len(alphabet):
-        raise ModelFileError(f"{path}: network has {network.config.num_classes} classes, alphabet {len(alphabet)}")
-    return network, alphabet
+    network.eval()
+    return model, header, extra
+
+
+def load_model(path: str | Path) -> Model:
+    """Read a model (or checkpoint) file; any problem raises :class:`ModelFileError`."""
+    return read_model_file(path)[0]

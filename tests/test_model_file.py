@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from hwr.data.alphabet import Alphabet
-from hwr.model_file import ModelFileError, load_model, save_model
+from hwr.data.images import Preprocessing
+from hwr.model_file import Model, ModelFileError, load_model, save_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 
@@ -16,15 +17,17 @@ from hwr.network import MDLSTMNetwork, NetworkConfig
 def model():
     torch.manual_seed(0)
     alphabet = Alphabet.from_texts(["Dear Hemsley"])
-    return MDLSTMNetwork(NetworkConfig(num_classes=len(alphabet), hidden_sizes=(2, 3), subsample_sizes=(4,),
-                                       subsample_blocks=((2, 2),))), alphabet
+    network = MDLSTMNetwork(NetworkConfig(num_classes=len(alphabet), hidden_sizes=(2, 3), subsample_sizes=(4,),
+                                          subsample_blocks=((2, 2),)))
+    return Model(network, alphabet, Preprocessing(height=16))
 
 
 def test_round_trip_gives_the_same_outputs(tmp_path, model):
-    network, alphabet = model
-    save_model(tmp_path / "m.hwr", network, alphabet)
-    loaded, loaded_alphabet = load_model(tmp_path / "m.hwr")
-    assert loaded_alphabet == alphabet and loaded.config == network.config
+    save_model(tmp_path / "m.hwr", model)
+    loaded_model = load_model(tmp_path / "m.hwr")
+    loaded, network = loaded_model.network, model.network
+    assert loaded_model.alphabet == model.alphabet and loaded.config == network.config
+    assert loaded_model.preprocessing == model.preprocessing
     images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [12, 30]])
     with torch.no_grad():
         torch.testing.assert_close(loaded(images, sizes)[0], network(images, sizes)[0], rtol=0, atol=0)
@@ -32,8 +35,7 @@ def test_round_trip_gives_the_same_outputs(tmp_path, model):
 
 
 def test_a_pickle_is_refused_without_being_unpickled(tmp_path, model):
-    network, _ = model
-    torch.save(network.state_dict(), tmp_path / "torch.pt")
+    torch.save(model.network.state_dict(), tmp_path / "torch.pt")
     (tmp_path / "plain.pkl").write_bytes(pickle.dumps({"a": 1}))
     for name in ("torch.pt", "plain.pkl"):
         with pytest.raises(ModelFileError, match=f"{name}: is a pickle .* can execute arbitrary code"):
@@ -42,9 +44,8 @@ def test_a_pickle_is_refused_without_being_unpickled(tmp_path, model):
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "missing"])
 def test_damaged_files_give_one_clear_error_naming_the_file(tmp_path, model, damage):
-    network, alphabet = model
     path = tmp_path / "m.hwr"
-    save_model(path, network, alphabet)
+    save_model(path, model)
     data = path.read_bytes()
     if damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
@@ -59,12 +60,11 @@ def test_damaged_files_give_one_clear_error_naming_the_file(tmp_path, model, dam
 
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path, model, monkeypatch):
-    network, alphabet = model
     path = tmp_path / "m.hwr"
-    save_model(path, network, alphabet)
+    save_model(path, model)
     before = path.read_bytes()
     monkeypatch.setattr("os.fsync", lambda fd: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError, match="disk full"):
-        save_model(path, network, alphabet)
+        save_model(path, model)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.hwr"]

@@ -7,7 +7,13 @@ import torch
 from torch.func import functional_call
 
 from hwr.mdlstm.wavefront import corner_index
-from tests.mdlstm.helpers import FAST_BACKENDS, forward_backward, random_batch, random_layer, require_backend
+from tests.mdlstm.helpers import (
+    FAST_BACKENDS,
+    forward_backward,
+    random_batch,
+    random_layer,
+    require_backend,
+)
 
 SIZE_CASES = {
     "1x1": [(1, 1)],

@@ -1,0 +1,1 @@
+"""The ``hwr`` command line: a thin typer app over the :mod:`hwr` library."""

@@ -1,0 +1,361 @@
+"""``hwr``: train, transcribe and evaluate handwritten text recognizers.
+
+This module only parses arguments, sets threads, prints, and maps the
+library's errors to a one-line message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: see hwr.threads
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import functools
+import glob
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+app = typer.Typer(
+    help="Offline handwritten text recognition with multidimensional LSTMs (Graves & Schmidhuber 2009).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable)
+
+Threads = Annotated[
+    int | None,
+    typer.Option(help="CPU threads for torch (default 1, or $HWR_THREADS); more only on an idle machine."),
+]
+BatchSize = Annotated[int, typer.Option(min=1, help="Lines per batch.")]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def reports_errors(command: F) -> F:
+    """Turn the library's expected errors into ``error: <message>`` and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from hwr.data.images import ImageError
+        from hwr.data.readers import DatasetError
+        from hwr.engine.trainer import TrainingError
+        from hwr.model_file import ModelFileError
+
+        try:
+            return command(*args, **kwargs)
+        except (DatasetError, ImageError, ModelFileError, TrainingError, ValueError, OSError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; the last completed epoch's checkpoint is kept (continue with --resume)")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def warn(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+class ProgressBar:
+    """A rich progress bar over the batches of an epoch; messages print above it."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.bar = Progress(
+            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=self.console, transient=True, disable=not self.console.is_terminal,
+        )
+        self.task = self.bar.add_task("train", total=None, epoch=1)
+
+    def __enter__(self) -> ProgressBar:  # noqa: PYI034
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
+
+    def update(self, epoch: int, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total, epoch=epoch)
+
+
+def parse_sizes(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=option) from None
+    return values
+
+
+def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
+    try:
+        blocks = tuple(tuple(int(v) for v in b.lower().split("x")) for b in text.split(","))
+    except ValueError:
+        blocks = ()
+    if not blocks or any(len(b) != 2 for b in blocks):
+        raise typer.BadParameter(f"expected HxW blocks such as 4x2,4x2, got {text!r}", param_hint=option)
+    return blocks  # type: ignore[return-value]
+
+
+@app.command()
+@reports_errors
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for images/ and the lines.tsv manifest.")],
+    lines: Annotated[int, typer.Option(min=1, help="Number of distinct lines to render.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data set.")] = 0,
+    valid: Annotated[float, typer.Option(min=0, max=0.9, help="Fraction of lines in the 'valid' split.")] = 0.05,
+    test: Annotated[float, typer.Option(min=0, max=0.9, help="Fraction of lines in the 'test' split.")] = 0.05,
+    font: Annotated[
+        list[Path] | None, typer.Option(help="A TrueType/OpenType font to use (repeatable); default: the installed hand-drawn fonts.")
+    ] = None,
+) -> None:
+    """Render synthetic handwriting lines (texts never repeat across splits) with a manifest."""
+    from hwr.synth import generate_dataset
+
+    for f in font or []:
+        if not f.is_file():
+            fail(f"{f}: font file not found")
+    manifest = generate_dataset(out_dir, lines, seed, valid, test, list(font) if font else None)
+    typer.echo(f"wrote {lines} lines and {manifest}")
+
+
+class OptimizerChoice(str, Enum):
+    adam = "adam"
+    rmsprop = "rmsprop"
+
+
+@app.command()
+@reports_errors
+def train(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Training lines: a .tsv/.csv manifest (its 'train' and 'valid' splits are used when it has "
+            "a split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for checkpoints, log.csv and curves.png.")] = Path("model"),
+    valid: Annotated[Path | None, typer.Option(help="Validation lines (same formats); default: see DATA.")] = None,
+    partition: Annotated[float, typer.Option(help="Without --valid or a split column: fraction of DATA to train on.")] = 0.9,
+    height: Annotated[int, typer.Option(min=8, help="Line height in pixels after normalisation.")] = 64,
+    hidden: Annotated[str, typer.Option(help="Cells per direction of each MDLSTM level.")] = "2,10,50",
+    subsample: Annotated[str, typer.Option(help="Units of the tanh layer between levels.")] = "6,20",
+    input_block: Annotated[str, typer.Option(help="Input block, HxW pixels.")] = "4x2",
+    subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.")] = "4x2,4x2",
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = 50,
+    batch_size: BatchSize = 4,
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = OptimizerChoice.adam,
+    learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = 1e-3,
+    clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = 5.0,
+    patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = 10,
+    max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this much training time.")] = None,
+    augment: Annotated[bool, typer.Option(help="Random affine, elastic, stroke-width and noise augmentation.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last.safetensors with its settings.")] = False,
+    threads: Threads = None,
+) -> None:
+    """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
+    from hwr.data.augmentation import Augmentation
+    from hwr.data.images import Preprocessing
+    from hwr.engine.config import TrainConfig
+    from hwr.engine.setup import train as run_training
+    from hwr.threads import configure_threads
+
+    configure_threads(threads)
+    for path in (data, valid):
+        if path is not None and not path.exists():
+            fail(f"{path}: no such file or folder")
+    if resume and not (output / "last.safetensors").is_file():
+        fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
+    network = {
+        "hidden_sizes": parse_sizes(hidden, "--hidden"),
+        "subsample_sizes": parse_sizes(subsample, "--subsample"),
+        "input_block": parse_blocks(input_block, "--input-block")[0],
+        "subsample_blocks": parse_blocks(subsample_blocks, "--subsample-blocks"),
+    }
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer.value,
+        learning_rate=learning_rate,
+        clip_norm=clip_norm,
+        patience=patience,
+        max_minutes=max_minutes,
+        seed=seed,
+        augmentation=Augmentation() if augment else None,
+    )
+    with ProgressBar() as progress:
+        state = run_training(
+            data, output, valid, partition, network, Preprocessing(height), config, resume,
+            log=progress.log, progress=progress.update,
+        )
+    typer.echo(
+        f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {output / 'best.safetensors'}"
+    )
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    tsv = "tsv"
+    json = "json"
+
+
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """Files, folders (their images, sorted) and glob patterns -> image paths; a path that matches nothing fails."""
+    from hwr.data.readers import IMAGE_SUFFIXES
+
+    paths: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                fail(f"{path}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+            paths.extend(found)
+        elif path.exists():
+            paths.append(path)
+        elif glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not matches:
+                fail(f"{item}: pattern matches no files")
+            paths.extend(matches)
+        else:
+            fail(f"{path}: no such file or folder")
+    return paths
+
+
+def load_model_or_fail(model: Path):
+    from hwr.model_file import load_model
+
+    if not model.exists():
+        fail(f"{model}: model file not found")
+    return load_model(model)
+
+
+ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model file (best.safetensors of a training run).")]
+
+
+@app.command()
+@reports_errors
+def transcribe(
+    inputs: Annotated[list[str], typer.Argument(help="Line images, folders of line images, or glob patterns.")],
+    model: ModelOption,
+    format: Annotated[
+        OutputFormat,
+        typer.Option("--format", "-f", help="text: the text (prefixed by the path when several images); tsv: image, text, confidence; json: a list of those."),
+    ] = OutputFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")] = None,
+    batch_size: BatchSize = 16,
+    threads: Threads = None,
+) -> None:
+    """Transcribe line images with greedy CTC decoding; unreadable images are reported and skipped."""
+    from hwr.atomic import write_bytes_atomically
+    from hwr.recognizer import transcribe_files
+    from hwr.threads import configure_threads
+
+    configure_threads(threads)
+    paths = expand_inputs(inputs)
+    recognizer = load_model_or_fail(model)
+    results, problems = transcribe_files(recognizer, paths, batch_size)
+    for problem in problems:
+        warn(f"warning: {problem}, skipped")
+    rows = [{"image": str(p), "text": results[p].text, "confidence": round(results[p].confidence, 4)} for p in paths if p in results]
+    if format is OutputFormat.json:
+        text = json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+    elif format is OutputFormat.tsv:
+        import pandas as pd
+
+        text = pd.DataFrame(rows, columns=["image", "text", "confidence"]).to_csv(sep="\t", index=False)
+    elif len(paths) == 1:
+        text = "".join(f"{row['text']}\n" for row in rows)
+    else:
+        text = "".join(f"{row['image']}\t{row['text']}\n" for row in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_bytes_atomically(output, text.encode())
+    if problems:
+        warn(f"{len(problems)} of {len(paths)} images skipped")
+        if not rows:
+            raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def evaluate(
+    data: Annotated[Path, typer.Argument(help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, or IAM's lines.txt.")],
+    model: ModelOption,
+    split: Annotated[str | None, typer.Option(help="Only this split of a manifest with a split column (e.g. test).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write a per-line CSV report here.")] = None,
+    batch_size: BatchSize = 16,
+    threads: Threads = None,
+) -> None:
+    """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
+    from hwr.atomic import write_bytes_atomically
+    from hwr.data.readers import read_lines
+    from hwr.evaluation import evaluate as run_evaluation
+    from hwr.threads import configure_threads
+
+    configure_threads(threads)
+    if not data.exists():
+        fail(f"{data}: no such file or folder")
+    recognizer = load_model_or_fail(model)
+    lines = read_lines(data, split)
+    if not lines.lines:
+        fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))
+    result = run_evaluation(recognizer, lines, batch_size)
+    for problem in result.problems:
+        warn(f"warning: {problem}")
+    if result.unknown:
+        listing = ", ".join(f"{c!r} x{n}" for c, n in result.unknown.most_common())
+        warn(f"characters not in the model's alphabet (counted as errors): {listing}")
+    if report is not None:
+        write_bytes_atomically(report, result.report.to_csv(index=False).encode())
+    totals = result.totals
+    typer.echo(f"lines: {len(result.report)} evaluated, {len(result.problems)} skipped")
+    typer.echo(f"CER: {100 * totals.cer:.2f}% ({totals.char_edits} edits / {totals.chars} characters)")
+    typer.echo(f"WER: {100 * totals.wer:.2f}% ({totals.word_edits} edits / {totals.words} words)")
+    typer.echo("normalisation: Unicode NFC, whitespace runs collapsed, ends stripped; case and punctuation kept")
+
+
+@app.command()
+@reports_errors
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Folder for the synthetic data and the trained model.")] = Path("hwr-demo"),
+    lines: Annotated[int, typer.Option(min=100, help="Synthetic lines to render (5% valid, 5% test).")] = 4400,
+    minutes: Annotated[float, typer.Option(min=0.1, help="Training time budget in minutes.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Random seed for data and training.")] = 0,
+    threads: Threads = None,
+) -> None:
+    """Render synthetic handwriting, train on it, then print the CER on test lines with unseen texts."""
+    from hwr.demo import run_demo
+    from hwr.threads import configure_threads
+
+    configure_threads(threads)
+    with ProgressBar() as progress:
+        result = run_demo(workdir, lines, minutes, seed, log=progress.log, progress=progress.update)
+    totals = result.totals
+    typer.echo(f"test CER: {100 * totals.cer:.2f}%  WER: {100 * totals.wer:.2f}%  ({len(result.report)} lines "
+               f"whose texts were not in training; model: {workdir / 'model' / 'best.safetensors'})")

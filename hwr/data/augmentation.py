@@ -1,0 +1,83 @@
+"""Training-time augmentation of normalised line images (ink high, uint8).
+
+Each transform is applied with some probability and mild strength, so the
+result stays readable: a small random affine map (slant, horizontal scale,
+rotation), an elastic distortion (smoothed random displacements), a change of
+stroke width (dilation or erosion) and pixel noise. The height is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Strengths of each transform; ``probability`` is per transform."""
+
+    probability: float = 0.5
+    slant: float = 0.3
+    """Largest horizontal shear (x shift per row of height)."""
+    scale: float = 0.12
+    """Largest relative change of the width."""
+    rotation: float = 1.5
+    """Largest rotation, degrees."""
+    elastic: float = 1.5
+    """Largest elastic displacement, pixels at height 64 (scaled with the height)."""
+    noise: float = 0.06
+    """Largest noise standard deviation, as a fraction of full ink."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Augmentation:
+        return cls(**data)
+
+
+def augment(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -> np.ndarray:
+    """A randomly distorted copy of ``image`` (same height, width may change)."""
+    p = config.probability
+    if rng.random() < p:
+        image = _affine(image, config, rng)
+    if rng.random() < p:
+        image = _elastic(image, config.elastic * image.shape[0] / 64, rng)
+    if rng.random() < p:
+        kernel = np.ones((2, 2), np.uint8)
+        image = cv2.dilate(image, kernel) if rng.random() < 0.5 else cv2.erode(image, kernel)
+    if rng.random() < p:
+        sigma = rng.uniform(0, config.noise) * 255
+        image = np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+    return image
+
+
+def _affine(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -> np.ndarray:
+    h, w = image.shape
+    slant = rng.uniform(-config.slant, config.slant)
+    scale = 1.0 + rng.uniform(-config.scale, config.scale)
+    angle = np.deg2rad(rng.uniform(-config.rotation, config.rotation))
+    cos, sin = np.cos(angle), np.sin(angle)
+    # x' = scale*x - slant*(y - h/2), then a rotation about the centre.
+    shear = np.array([[scale, -slant, slant * h / 2], [0.0, 1.0, 0.0]])
+    rotate = np.array([[cos, -sin], [sin, cos]])
+    matrix = rotate @ shear
+    out_w = max(1, round(w * scale + abs(slant) * h))
+    centre_in = np.array([w / 2, h / 2])
+    matrix = np.hstack([matrix[:, :2], (matrix[:, :2] @ -centre_in + rotate @ shear[:, 2])[:, None]])
+    matrix[:, 2] += [out_w / 2, h / 2]
+    return cv2.warpAffine(image, matrix, (out_w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def _elastic(image: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    h, w = image.shape
+    sigma = max(2.0, h / 8)
+    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma)
+    for d in (dx, dy):
+        d *= alpha / max(float(np.abs(d).max()), 1e-6)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0)

@@ -1,0 +1,105 @@
+"""Reading line images with OpenCV and normalising them for the network.
+
+The network wants ink as high values on a zero background (padding is zero), a
+fixed height and the width that keeps the aspect ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+MAX_PIXELS = 50_000_000
+"""Larger images are refused before decoding (a line image is far smaller; this guards memory)."""
+
+
+class ImageError(ValueError):
+    """An image that can't be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a line image becomes network input; stored in the model file."""
+
+    height: int = 64
+    """Rows of the normalised line; the width follows the aspect ratio."""
+
+    def __post_init__(self) -> None:
+        if self.height < 1:
+            raise ValueError(f"height must be at least 1, got {self.height}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        return cls(**data)
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """The image at ``path`` as 8-bit grayscale (colour averaged, alpha composited on white, 16-bit scaled)."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{path}: cannot read image ({getattr(exc, 'strerror', None) or exc})") from None
+    if data.size == 0:
+        raise ImageError(f"{path}: empty file, not an image")
+    return decode_gray(data, path)
+
+
+def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, TIFF, ...) to 8-bit grayscale; see :func:`read_gray`."""
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise ImageError(f"{path}: cannot decode image ({exc.msg.strip() if hasattr(exc, 'msg') else exc})") from None
+    if image is None:
+        raise ImageError(f"{path}: not an image or corrupt (OpenCV cannot decode it)")
+    if image.size > MAX_PIXELS * (image.shape[2] if image.ndim == 3 else 1):
+        raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels)")
+    if image.dtype != np.uint8:
+        image = _to_uint8(image)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        image = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.shape[2] == 3 else image[:, :, 0]
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ImageError(f"{path}: image too small ({image.shape[1]}x{image.shape[0]} pixels)")
+    return image
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        return (image >> 8).astype(np.uint8)
+    image = image.astype(np.float64)
+    lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
+    scaled = (image - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(image)
+    return np.nan_to_num(scaled).astype(np.uint8)
+
+
+def normalize_line(gray: np.ndarray, preprocessing: Preprocessing) -> np.ndarray:
+    """8-bit grayscale line -> uint8 ``(height, width)``, ink high, background ~0, contrast stretched.
+
+    Most pixels of a line are paper, so a light median means dark ink on light
+    paper, which is inverted; then the paper level (median) maps to 0 and the
+    strongest ink to 255.
+    """
+    image = gray.astype(np.float32)
+    if np.median(image) >= 128:
+        image = 255.0 - image
+    paper = float(np.median(image))
+    ink = float(np.percentile(image, 99.5))
+    if ink - paper < 1:
+        ink = paper + 1
+    image = np.clip((image - paper) * (255.0 / (ink - paper)), 0, 255)
+    h, w = image.shape
+    height = preprocessing.height
+    width = max(1, round(w * height / h))
+    interpolation = cv2.INTER_AREA if height < h else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation).astype(np.uint8)

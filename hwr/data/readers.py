@@ -1,0 +1,163 @@
+"""Line data sets: (image, text) pairs from a manifest, a kraken-style folder or IAM's lines.txt.
+
+One entry point, :func:`read_lines`, chooses the reader from the path:
+
+- a ``.tsv`` or ``.csv`` manifest with a header: an image column (``image``,
+  ``path``, ``file`` or ``filename``; relative paths start at the manifest's
+  folder), a text column (``text``, ``transcription`` or ``label``), optional
+  ``id`` and ``split`` columns;
+- a folder of ``x.png`` (or .jpg, .tif, ...) + ``x.gt.txt`` pairs (kraken);
+- IAM's ``lines.txt`` (``a01-000u-00 ok 154 ... A|MOVE|to``, images under
+  ``lines/a01/a01-000u/a01-000u-00.png`` beside it or one folder up).
+
+A row that can't be used (missing image, empty text, too few fields) is skipped
+and described in :attr:`LineSet.problems`; only an unreadable source raises.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_COLUMNS = ("image", "path", "file", "filename")
+TEXT_COLUMNS = ("text", "transcription", "label")
+
+
+class DatasetError(ValueError):
+    """A data source that can't be read at all; the message names it and the problem."""
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    image: Path
+    text: str
+    split: str | None = None
+
+
+@dataclass
+class LineSet:
+    lines: list[Line] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """One message per skipped row, naming the file and what is wrong."""
+
+    def split(self, name: str) -> LineSet:
+        """The lines of one split (the problems are kept)."""
+        return LineSet([line for line in self.lines if line.split == name], list(self.problems))
+
+
+def read_lines(source: str | Path, split: str | None = None) -> LineSet:
+    """Read a data set from ``source``; with ``split``, keep only that split of a manifest."""
+    source = Path(source)
+    if source.is_dir():
+        lines = _read_pairs(source)
+    elif not source.exists():
+        raise DatasetError(f"{source}: no such file or folder")
+    elif source.suffix.lower() in (".tsv", ".csv"):
+        lines = _read_manifest(source)
+    elif source.name.endswith(".txt"):
+        lines = _read_iam(source)
+    else:
+        raise DatasetError(
+            f"{source}: unknown data format (expected a .tsv/.csv manifest, a folder of "
+            "image + .gt.txt pairs, or IAM's lines.txt)"
+        )
+    if split is not None:
+        if not any(line.split is not None for line in lines.lines):
+            raise DatasetError(f"{source}: has no split column, cannot select split {split!r}")
+        lines = lines.split(split)
+    return lines
+
+
+def _checked(lines: LineSet, where: str, id_: str, image: Path, text: str, split: str | None) -> None:
+    if not text.strip():
+        lines.problems.append(f"{where}: empty text, skipped")
+    elif not image.is_file():
+        lines.problems.append(f"{where}: image {image} not found, skipped")
+    else:
+        lines.lines.append(Line(id_, image, text, split))
+
+
+def _read_manifest(path: Path) -> LineSet:
+    lines = LineSet()
+    bad_rows: list[str] = []
+
+    def bad_row(fields: list[str]) -> None:
+        bad_rows.append("\t".join(fields)[:80])
+
+    try:
+        table = pd.read_csv(
+            path,
+            sep="\t" if path.suffix.lower() == ".tsv" else ",",
+            dtype=str,
+            keep_default_na=False,
+            quoting=csv.QUOTE_NONE if path.suffix.lower() == ".tsv" else csv.QUOTE_MINIMAL,
+            engine="python",
+            on_bad_lines=bad_row,
+        )
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"{path}: cannot read manifest ({exc})") from None
+    columns = {c.strip().lower(): c for c in table.columns}
+    image_col = next((columns[c] for c in IMAGE_COLUMNS if c in columns), None)
+    text_col = next((columns[c] for c in TEXT_COLUMNS if c in columns), None)
+    if image_col is None or text_col is None:
+        raise DatasetError(
+            f"{path}: manifest needs an image column ({'/'.join(IMAGE_COLUMNS)}) and a text column "
+            f"({'/'.join(TEXT_COLUMNS)}); found {', '.join(map(str, table.columns)) or 'none'}"
+        )
+    lines.problems.extend(f"{path}: malformed row {row!r}, skipped" for row in bad_rows)
+    id_col, split_col = columns.get("id"), columns.get("split")
+    for row_number, row in enumerate(table.itertuples(index=False), start=2):
+        values = dict(zip(table.columns, row))
+        image = Path(values[image_col])
+        if not values[image_col]:
+            lines.problems.append(f"{path}:{row_number}: no image path, skipped")
+            continue
+        image = image if image.is_absolute() else path.parent / image
+        id_ = values[id_col] if id_col else image.stem
+        split = values[split_col] if split_col else None
+        _checked(lines, f"{path}:{row_number}", id_, image, values[text_col], split)
+    return lines
+
+
+def _read_pairs(folder: Path) -> LineSet:
+    lines = LineSet()
+    for gt in sorted(folder.rglob("*.gt.txt")):
+        stem = gt.name[: -len(".gt.txt")]
+        images = [gt.with_name(stem + s) for s in IMAGE_SUFFIXES if gt.with_name(stem + s).is_file()]
+        try:
+            text = gt.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            lines.problems.append(f"{gt}: cannot read transcription ({exc}), skipped")
+            continue
+        image = images[0] if images else gt.with_name(stem + ".png")
+        _checked(lines, str(gt), str(gt.relative_to(folder))[: -len(".gt.txt")], image, text, None)
+    if not lines.lines and not lines.problems:
+        raise DatasetError(f"{folder}: no x.gt.txt transcriptions in this folder")
+    return lines
+
+
+def _read_iam(path: Path) -> LineSet:
+    lines = LineSet()
+    roots = [path.parent / "lines", path.parent.parent / "lines"]
+    root = next((r for r in roots if r.is_dir()), roots[0])
+    try:
+        rows = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read IAM lines file ({exc})") from None
+    for number, row in enumerate(rows, start=1):
+        if not row.strip() or row.startswith("#"):
+            continue
+        fields = row.split(" ", 8)
+        if len(fields) < 9 or fields[0].count("-") < 2:
+            lines.problems.append(f"{path}:{number}: malformed IAM line {row[:60]!r}, skipped")
+            continue
+        id_ = fields[0]
+        form = id_.rsplit("-", 1)[0]
+        image = root / form.split("-")[0] / form / f"{id_}.png"
+        _checked(lines, f"{path}:{number}", id_, image, fields[8].replace("|", " "), None)
+    return lines

@@ -1,0 +1,51 @@
+"""The typed config of a training run, saved in every checkpoint it writes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from hwr.data.augmentation import Augmentation
+
+Optimizer = Literal["adam", "rmsprop"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 50
+    """Upper bound on epochs; early stopping or ``max_minutes`` may end the run sooner."""
+    batch_size: int = 16
+    optimizer: Optimizer = "adam"
+    learning_rate: float = 1e-3
+    clip_norm: float = 5.0
+    """Gradients are rescaled to at most this global L2 norm."""
+    patience: int = 10
+    """Stop after this many epochs without a better validation CER."""
+    max_minutes: float | None = None
+    """Stop (after the epoch that crosses it) once training has taken this long in total."""
+    seed: int = 0
+    augmentation: Augmentation | None = field(default_factory=Augmentation)
+    """None turns augmentation off."""
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer must be adam or rmsprop, got {self.optimizer!r}")
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0 or self.clip_norm <= 0:
+            raise ValueError("learning rate and clip norm must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if values.get("augmentation") is not None:
+            values["augmentation"] = Augmentation.from_dict(values["augmentation"])
+        return cls(**values)

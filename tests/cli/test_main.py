@@ -1,0 +1,89 @@
+"""The command line: help for every option, one-line errors for bad paths, a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cli.main import app
+from hwr.synth import generate_dataset
+
+runner = CliRunner()
+COMMANDS = ["synth", "train", "transcribe", "evaluate", "demo"]
+TINY = ["--height", "16", "--hidden", "2,8", "--subsample", "8", "--input-block", "2x2",
+        "--subsample-blocks", "4x1", "--threads", "1", "--no-augment", "--learning-rate", "3e-3"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_lists_commands_and_every_option_is_described():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+    group = typer.main.get_command(app)
+    for name in COMMANDS:
+        command = group.commands[name]
+        assert command.help, name
+        for param in command.params:
+            assert param.help if isinstance(param, click.Option) else True, f"{name} {param.name}"
+        assert invoke(name, "--help").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, path",
+    [
+        (["transcribe", "{tmp}/missing.png", "--model", "{tmp}/m.safetensors"], "missing.png"),
+        (["transcribe", "{tmp}/nothing*.png", "--model", "{tmp}/m.safetensors"], "nothing*.png"),
+        (["evaluate", "{tmp}/nope.tsv", "--model", "{tmp}/m.safetensors"], "nope.tsv"),
+        (["train", "{tmp}/nope.tsv", "--output", "{tmp}/out"], "nope.tsv"),
+        (["train", "{tmp}", "--output", "{tmp}/out", "--resume"], "last.safetensors"),
+    ],
+)
+def test_bad_paths_give_one_line_naming_the_path(tmp_path, args, path):
+    result = invoke(*[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and path in lines[0]
+
+
+def test_missing_model_and_pickle_model(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 3, seed=0)
+    image = tmp_path / "d" / "images" / "000000.png"
+    result = invoke("transcribe", image, "--model", tmp_path / "none.safetensors")
+    assert result.exit_code == 1 and "none.safetensors: model file not found" in result.output
+    (tmp_path / "evil.pt").write_bytes(b"\x80\x04K\x01.")
+    result = invoke("evaluate", manifest, "--model", tmp_path / "evil.pt")
+    assert result.exit_code == 1 and "evil.pt: is a pickle" in result.output
+
+
+def test_synth_train_transcribe_evaluate(tmp_path):
+    assert invoke("synth", tmp_path / "d", "--lines", 30, "--seed", 4, "--valid", 0.2, "--test", 0.2).exit_code == 0
+    manifest = tmp_path / "d" / "lines.tsv"
+    result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4, *TINY)
+    assert result.exit_code == 0, result.output
+    assert "epoch 2: loss" in result.output and "best validation CER" in result.output
+    model = tmp_path / "m" / "best.safetensors"
+
+    result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert len(rows) == 30 and set(rows[0]) == {"image", "text", "confidence"}
+    result = invoke("transcribe", tmp_path / "d/images/00000*.png", "--model", model, "--format", "tsv",
+                    "--output", tmp_path / "out.tsv")
+    assert result.exit_code == 0 and len(pd.read_csv(tmp_path / "out.tsv", sep="\t")) == 10
+
+    result = invoke("evaluate", manifest, "--model", model, "--split", "test", "--report", tmp_path / "r.csv")
+    assert result.exit_code == 0, result.output
+    assert "CER:" in result.output and "WER:" in result.output and "NFC" in result.output
+    report = pd.read_csv(tmp_path / "r.csv", keep_default_na=False)
+    assert len(report) == 6 and {"reference", "hypothesis", "cer"} <= set(report.columns)
+    cer = report["char_edits"].sum() / report["chars"].sum()
+    assert f"CER: {100 * cer:.2f}%" in result.output

@@ -1,0 +1,66 @@
+"""Reading and normalising line images: grayscale, ink high, height kept fixed, clear errors."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hwr.data.images import ImageError, Preprocessing, normalize_line, read_gray
+
+
+def test_dark_ink_on_light_paper_becomes_ink_high_at_the_configured_height(tmp_path):
+    image = np.full((50, 200), 230, np.uint8)
+    image[20:30, 40:160] = 20  # a dark stroke
+    cv2.imwrite(str(tmp_path / "line.png"), image)
+    line = normalize_line(read_gray(tmp_path / "line.png"), Preprocessing(height=32))
+    assert line.shape == (32, 128) and line.dtype == np.uint8  # 200 * 32/50 = 128
+    assert line[16, 64] == 255 and line[2, 5] == 0  # stroke -> high, paper -> 0
+
+
+def test_light_ink_on_dark_background_is_not_inverted():
+    image = np.zeros((40, 80), np.uint8)
+    image[15:25, 10:70] = 200
+    line = normalize_line(image, Preprocessing(height=40))
+    assert line[20, 40] == 255 and line[0, 0] == 0
+
+
+@pytest.mark.parametrize("kind", ["colour", "alpha", "16bit"])
+def test_colour_alpha_and_16_bit_images_are_read_as_8_bit_gray(tmp_path, kind):
+    gray = np.full((30, 90), 240, np.uint8)
+    gray[10:20, 10:80] = 10
+    if kind == "colour":
+        image = np.dstack([gray, gray, gray])
+    elif kind == "alpha":
+        image = np.dstack([gray, gray, gray, np.full_like(gray, 255)])
+        image[:, :5, 3] = 0  # transparent -> white
+    else:
+        image = gray.astype(np.uint16) * 257
+    cv2.imwrite(str(tmp_path / "x.png"), image)
+    result = read_gray(tmp_path / "x.png")
+    assert result.dtype == np.uint8 and result.shape == (30, 90)
+    assert abs(int(result[15, 40]) - 10) <= 1 and abs(int(result[0, 40]) - 240) <= 1
+    if kind == "alpha":
+        assert result[0, 0] == 255
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", "empty file"), (b"this is not an image", "not an image or corrupt"), (None, "cannot read image")],
+)
+def test_bad_files_name_the_file_and_the_problem(tmp_path, content, message):
+    path = tmp_path / "bad.png"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageError, match=rf"bad\.png: {message}"):
+        read_gray(path)
+
+
+def test_truncated_and_tiny_images(tmp_path):
+    _, png = cv2.imencode(".png", np.full((40, 100), 200, np.uint8))
+    (tmp_path / "cut.png").write_bytes(png.tobytes()[:60])
+    with pytest.raises(ImageError, match=r"cut\.png: "):
+        read_gray(tmp_path / "cut.png")
+    cv2.imwrite(str(tmp_path / "dot.png"), np.zeros((1, 1), np.uint8))
+    with pytest.raises(ImageError, match=r"dot\.png: image too small \(1x1"):
+        read_gray(tmp_path / "dot.png")

@@ -1,0 +1,73 @@
+"""Training: the loss falls, checkpoints resume exactly, logs are written, bad data is reported."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from hwr.data.images import Preprocessing
+from hwr.engine.checkpoint import load_checkpoint
+from hwr.engine.config import TrainConfig
+from hwr.engine.setup import train
+from hwr.engine.trainer import TrainingError, ctc_frames_needed
+from hwr.model_file import load_model
+from hwr.synth import generate_dataset
+
+TINY = {"input_block": (2, 2), "hidden_sizes": (2, 8), "subsample_sizes": (8,), "subsample_blocks": ((4, 1),)}
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    return generate_dataset(tmp_path_factory.mktemp("synth"), 40, seed=1, valid_fraction=0.2, test_fraction=0.0)
+
+
+def run(manifest, out, epochs, resume=False, **config):
+    settings = {"batch_size": 4, "learning_rate": 3e-3, "seed": 7, "augmentation": None, **config}
+    messages: list[str] = []
+    state = train(manifest, out, network=TINY, preprocessing=Preprocessing(height=16),
+                  config=TrainConfig(epochs=epochs, **settings), resume=resume, log=messages.append)
+    return state, messages
+
+
+def test_loss_falls_and_outputs_are_written(manifest, tmp_path):
+    state, messages = run(manifest, tmp_path, epochs=6)
+    losses = [row["train_loss"] for row in state.history]
+    assert len(losses) == 6 and losses[-1] < 0.8 * losses[0]
+    assert {p.name for p in tmp_path.iterdir()} == {"best.safetensors", "last.safetensors", "log.csv", "curves.png"}
+    log = pd.read_csv(tmp_path / "log.csv")
+    assert list(log["epoch"]) == [1, 2, 3, 4, 5, 6] and "valid_cer" in log.columns
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert any(m.startswith("epoch 6: loss") for m in messages)
+    model = load_model(tmp_path / "best.safetensors")
+    assert model.preprocessing == Preprocessing(height=16) and model.network.config.hidden_sizes == (2, 8)
+
+
+def test_resume_continues_from_the_saved_epoch_exactly(manifest, tmp_path):
+    straight, _ = run(manifest, tmp_path / "straight", epochs=3)
+    run(manifest, tmp_path / "resumed", epochs=2)
+    _, _, saved = load_checkpoint(tmp_path / "resumed" / "last.safetensors")
+    assert saved.epoch == 2
+    resumed, messages = run(manifest, tmp_path / "resumed", epochs=3, resume=True)
+    assert "resuming" in messages[0] and "after epoch 2" in messages[0]
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
+    a = load_model(tmp_path / "straight" / "last.safetensors").network.state_dict()
+    b = load_model(tmp_path / "resumed" / "last.safetensors").network.state_dict()
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+
+
+def test_lines_too_long_for_their_image_are_skipped_and_named(manifest, tmp_path):
+    # 16 px high, widths shrunk 16x: long texts no longer fit their frames.
+    network = {**TINY, "input_block": (2, 4), "subsample_blocks": ((4, 4),)}
+    messages: list[str] = []
+    with pytest.raises(TrainingError, match="use a larger --height or narrower blocks"):
+        train(manifest, tmp_path, network=network, preprocessing=Preprocessing(height=16),
+              config=TrainConfig(epochs=1, augmentation=None), log=messages.append)
+    assert any("too long for their image's CTC frames" in m and "chars" in m for m in messages)
+
+
+def test_frames_needed_counts_repeats():
+    assert ctc_frames_needed([1, 2, 3]) == 3
+    assert ctc_frames_needed([1, 1, 2, 2, 2]) == 8

@@ -1,0 +1,39 @@
+"""Synthetic handwriting: deterministic for a seed, texts disjoint across splits, readable manifest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwr.data.readers import read_lines
+from hwr.synth import TextSource, available_fonts, generate_dataset, render_line
+from hwr.synth.render import missing_glyphs
+
+
+def test_text_source_is_seeded_and_covers_its_charset():
+    a, b = TextSource(5).unique_lines(300), TextSource(5).unique_lines(300)
+    assert a == b and len(set(a)) == 300
+    assert all(0 < len(line) <= 40 for line in a)
+    assert set("".join(TextSource(0).unique_lines(3000))) == set(TextSource.charset) | {" "}
+
+
+def test_fonts_cover_the_charset_and_render_dark_ink_on_light_paper():
+    fonts = available_fonts()
+    assert fonts and all(f.is_file() for f in fonts)
+    assert missing_glyphs(fonts[0], TextSource.charset) == ""
+    assert missing_glyphs(fonts[0], "\u4e00") == "\u4e00"
+    image = render_line("Dear Hooker", fonts[0], np.random.default_rng(0))
+    assert image.dtype == np.uint8 and image.shape[1] > 2 * image.shape[0]
+    assert np.median(image) > 150 and image.min() < 100
+
+
+def test_dataset_is_deterministic_and_splits_share_no_text(tmp_path):
+    manifest = generate_dataset(tmp_path / "a", 60, seed=3, valid_fraction=0.2, test_fraction=0.2)
+    again = generate_dataset(tmp_path / "b", 60, seed=3, valid_fraction=0.2, test_fraction=0.2)
+    assert manifest.read_text() == again.read_text()
+    for name in ("000000.png", "000059.png"):
+        assert (tmp_path / "a/images" / name).read_bytes() == (tmp_path / "b/images" / name).read_bytes()
+    lines = read_lines(manifest)
+    assert not lines.problems and len(lines.lines) == 60
+    texts = {s: {line.text for line in lines.split(s).lines} for s in ("train", "valid", "test")}
+    assert [len(texts[s]) for s in ("train", "valid", "test")] == [36, 12, 12]
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["valid"]

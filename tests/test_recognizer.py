@@ -1,0 +1,43 @@
+"""Transcription: a saved and reloaded model gives the same text and confidence as the one in memory."""
+
+from __future__ import annotations
+
+import torch
+
+from hwr.data.alphabet import Alphabet
+from hwr.data.images import Preprocessing
+from hwr.data.readers import read_lines
+from hwr.model_file import Model, load_model, save_model
+from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.recognizer import transcribe_files
+from hwr.synth import generate_dataset
+
+
+def test_save_load_transcribe_gives_the_same_text(tmp_path):
+    lines = read_lines(generate_dataset(tmp_path / "data", 12, seed=2)).lines
+    alphabet = Alphabet.from_texts(line.text for line in lines)
+    torch.manual_seed(0)
+    config = NetworkConfig(len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,),
+                           subsample_blocks=((4, 1),))
+    network = MDLSTMNetwork(config)
+    with torch.no_grad():  # a random but decisive network, so its transcriptions are non-trivial
+        network.output.bias.copy_(torch.linspace(-2, 2, len(alphabet) + 1))
+        network.output.weight.mul_(20)
+    model = Model(network, alphabet, Preprocessing(height=24))
+    paths = [line.image for line in lines]
+    before, problems = transcribe_files(model, paths, batch_size=5)
+    assert not problems and any(t.text for t in before.values())
+    save_model(tmp_path / "m.safetensors", model)
+    after, _ = transcribe_files(load_model(tmp_path / "m.safetensors"), paths, batch_size=3)
+    assert after == before
+
+
+def test_unreadable_images_are_reported_not_fatal(tmp_path):
+    lines = read_lines(generate_dataset(tmp_path / "data", 2, seed=2)).lines
+    (tmp_path / "bad.png").write_bytes(b"garbage")
+    alphabet = Alphabet.from_texts(line.text for line in lines)
+    model = Model(MDLSTMNetwork(NetworkConfig(len(alphabet), hidden_sizes=(2,), subsample_sizes=(),
+                                              subsample_blocks=())), alphabet, Preprocessing(height=16))
+    results, problems = transcribe_files(model, [lines[0].image, tmp_path / "bad.png", lines[1].image])
+    assert list(results) == [lines[0].image, lines[1].image]
+    assert len(problems) == 1 and "bad.png: not an image or corrupt" in problems[0]
