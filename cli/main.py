@@ -141,6 +141,20 @@ def synth(
     typer.echo(f"wrote {lines} lines and {manifest}")
 
 
+from hwr.engine.config import TrainConfig  # noqa: E402  (light: dataclasses only)
+from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK  # noqa: E402
+
+DEFAULT_TRAINING = TrainConfig()
+
+
+def sizes_text(key: str) -> str:
+    return ",".join(map(str, DEFAULT_NETWORK[key]))
+
+
+def blocks_text(blocks) -> str:
+    return ",".join(f"{h}x{w}" for h, w in blocks)
+
+
 class OptimizerChoice(str, Enum):
     adam = "adam"
     rmsprop = "rmsprop"
@@ -159,17 +173,17 @@ def train(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for checkpoints, log.csv and curves.png.")] = Path("model"),
     valid: Annotated[Path | None, typer.Option(help="Validation lines (same formats); default: see DATA.")] = None,
     partition: Annotated[float, typer.Option(help="Without --valid or a split column: fraction of DATA to train on.")] = 0.9,
-    height: Annotated[int, typer.Option(min=8, help="Line height in pixels after normalisation.")] = 64,
-    hidden: Annotated[str, typer.Option(help="Cells per direction of each MDLSTM level.")] = "2,10,50",
-    subsample: Annotated[str, typer.Option(help="Units of the tanh layer between levels.")] = "6,20",
-    input_block: Annotated[str, typer.Option(help="Input block, HxW pixels.")] = "4x2",
-    subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.")] = "4x2,4x2",
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = 50,
-    batch_size: BatchSize = 4,
-    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = OptimizerChoice.adam,
-    learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = 1e-3,
-    clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = 5.0,
-    patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = 10,
+    height: Annotated[int, typer.Option(min=8, help="Line height in pixels after normalisation.")] = DEFAULT_HEIGHT,
+    hidden: Annotated[str, typer.Option(help="Cells per direction of each MDLSTM level.")] = sizes_text("hidden_sizes"),
+    subsample: Annotated[str, typer.Option(help="Units of the tanh layer between levels.")] = sizes_text("subsample_sizes"),
+    input_block: Annotated[str, typer.Option(help="Input block, HxW pixels.")] = blocks_text([DEFAULT_NETWORK["input_block"]]),
+    subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.")] = blocks_text(DEFAULT_NETWORK["subsample_blocks"]),
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
+    batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = OptimizerChoice(DEFAULT_TRAINING.optimizer),
+    learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = DEFAULT_TRAINING.learning_rate,
+    clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = DEFAULT_TRAINING.clip_norm,
+    patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = DEFAULT_TRAINING.patience,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this much training time.")] = None,
     augment: Annotated[bool, typer.Option(help="Random affine, elastic, stroke-width and noise augmentation.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
 from hwr.engine.config import TrainConfig
 from hwr.engine.setup import train
@@ -13,10 +12,6 @@ from hwr.engine.trainer import BEST
 from hwr.evaluation import Evaluation, evaluate
 from hwr.model_file import load_model
 from hwr.synth import available_fonts, generate_dataset
-
-DEMO_NETWORK = {"input_block": (2, 2), "subsample_blocks": ((4, 2), (4, 1))}
-"""The Graves sizes with blocks for 32-pixel lines: 4x width reduction keeps ~2.5 CTC frames per character."""
-DEMO_HEIGHT = 32
 
 
 def run_demo(
@@ -36,10 +31,9 @@ def run_demo(
         # Only the font pip installs, so every machine renders the same demo data.
         fonts = available_fonts()[:1]
         generate_dataset(manifest.parent, lines, seed, valid_fraction=0.05, test_fraction=0.05, fonts=fonts)
-    config = TrainConfig(epochs=200, batch_size=4, max_minutes=minutes, patience=200, seed=seed)
+    config = TrainConfig(epochs=1000, max_minutes=minutes, patience=1000, seed=seed)
     log(f"training for about {minutes:g} minutes ...")
-    train(manifest, workdir / "model", network=DEMO_NETWORK, preprocessing=Preprocessing(DEMO_HEIGHT),
-          config=config, log=log, progress=progress)
+    train(manifest, workdir / "model", config=config, log=log, progress=progress)
     model = load_model(workdir / "model" / BEST)
     result = evaluate(model, read_lines(manifest, "test"))
     for row in result.report.head(5).itertuples():

@@ -79,16 +79,16 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
         data = path.read_bytes()
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    if _looks_like_pickle(data):
-        raise ModelFileError(
-            f"{path}: is a pickle (torch.save) file; hwr loads only its safetensors model files, "
-            "because unpickling can execute arbitrary code"
-        )
     try:
         tensors = load(data)
         with_header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
         header = json.loads(with_header["__metadata__"]["hwr"])
     except (SafetensorError, ValueError, KeyError, TypeError) as exc:
+        if _looks_like_pickle(data):  # checked only now: a safetensors length can start with 0x80 too
+            raise ModelFileError(
+                f"{path}: is a pickle (torch.save) file; hwr loads only its safetensors model files, "
+                "because unpickling can execute arbitrary code"
+            ) from None
         raise ModelFileError(f"{path}: not a valid hwr model file (truncated or corrupt: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
         raise ModelFileError(f"{path}: not an hwr model file of version {VERSION}")

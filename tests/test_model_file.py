@@ -68,3 +68,14 @@ def test_a_failed_save_keeps_the_previous_file(tmp_path, model, monkeypatch):
         save_model(path, model)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.hwr"]
+
+
+def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path, model):
+    # A safetensors file starts with its header length; a length of 0x..80 once looked like a pickle.
+    path = tmp_path / "m.hwr"
+    for pad in range(0, 400, 1):
+        save_model(path, model, extra_header={"pad": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80
+    assert load_model(path).alphabet == model.alphabet

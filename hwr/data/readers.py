@@ -113,14 +113,16 @@ def _read_manifest(path: Path) -> LineSet:
     id_col, split_col = columns.get("id"), columns.get("split")
     for row_number, row in enumerate(table.itertuples(index=False), start=2):
         values = dict(zip(table.columns, row))
-        image = Path(values[image_col])
         if not values[image_col]:
             lines.problems.append(f"{path}:{row_number}: no image path, skipped")
             continue
+        image = Path(values[image_col])
         image = image if image.is_absolute() else path.parent / image
         id_ = values[id_col] if id_col else image.stem
         split = values[split_col] if split_col else None
-        _checked(lines, f"{path}:{row_number}", id_, image, values[text_col], split)
+        # Rows dropped as malformed shift pandas' numbering, so then name the row by its id.
+        where = f"{path}: row {id_!r}" if bad_rows else f"{path}:{row_number}"
+        _checked(lines, where, id_, image, values[text_col], split)
     return lines
 
 

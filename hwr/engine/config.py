@@ -14,7 +14,8 @@ Optimizer = Literal["adam", "rmsprop"]
 class TrainConfig:
     epochs: int = 50
     """Upper bound on epochs; early stopping or ``max_minutes`` may end the run sooner."""
-    batch_size: int = 16
+    batch_size: int = 4
+    """Small batches: more updates per second of training, and the MDLSTM kernel is as fast per line at 4 as at 16."""
     optimizer: Optimizer = "adam"
     learning_rate: float = 1e-3
     clip_norm: float = 5.0
