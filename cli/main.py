@@ -141,8 +141,8 @@ def synth(
     typer.echo(f"wrote {lines} lines and {manifest}")
 
 
-from hwr.engine.config import TrainConfig  # noqa: E402  (light: dataclasses only)
-from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK  # noqa: E402
+from hwr.engine.config import TrainConfig
+from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK
 
 DEFAULT_TRAINING = TrainConfig()
 
@@ -158,6 +158,9 @@ def blocks_text(blocks) -> str:
 class OptimizerChoice(str, Enum):
     adam = "adam"
     rmsprop = "rmsprop"
+
+
+DEFAULT_OPTIMIZER = OptimizerChoice(DEFAULT_TRAINING.optimizer)
 
 
 @app.command()
@@ -180,7 +183,7 @@ def train(
     subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.")] = blocks_text(DEFAULT_NETWORK["subsample_blocks"]),
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
-    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = OptimizerChoice(DEFAULT_TRAINING.optimizer),
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
     learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = DEFAULT_TRAINING.learning_rate,
     clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = DEFAULT_TRAINING.clip_norm,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = DEFAULT_TRAINING.patience,

@@ -10,7 +10,7 @@ linear layer gives the class scores for CTC (class 0 is the blank).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from hwr.mdlstm import MDLSTM2d
 from hwr.mdlstm.layer import Backend
+from hwr.settings import checked_fields
 
 Block = tuple[int, int]
 
@@ -79,11 +80,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown network settings: {', '.join(sorted(unknown))}")
-        values = dict(data)
+        values = checked_fields(cls, data, "network")
         for key in ("input_block", "hidden_sizes", "subsample_sizes"):
             if key in values:
                 values[key] = tuple(values[key])

@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from hwr.settings import checked_fields
+
 
 @dataclass(frozen=True)
 class Augmentation:
@@ -36,7 +38,7 @@ class Augmentation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Augmentation:
-        return cls(**data)
+        return cls(**checked_fields(cls, data, "augmentation"))
 
 
 def augment(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -> np.ndarray:

@@ -13,6 +13,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from hwr.settings import checked_fields
+
 MAX_PIXELS = 50_000_000
 """Larger images are refused before decoding (a line image is far smaller; this guards memory)."""
 
@@ -37,7 +39,7 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
-        return cls(**data)
+        return cls(**checked_fields(cls, data, "preprocessing"))
 
 
 def read_gray(path: str | Path) -> np.ndarray:

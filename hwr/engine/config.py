@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from hwr.data.augmentation import Augmentation
+from hwr.settings import checked_fields
 
 Optimizer = Literal["adam", "rmsprop"]
 
@@ -42,11 +43,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
-        values = dict(data)
+        values = checked_fields(cls, data, "training")
         if values.get("augmentation") is not None:
             values["augmentation"] = Augmentation.from_dict(values["augmentation"])
         return cls(**values)

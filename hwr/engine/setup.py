@@ -17,7 +17,6 @@ from hwr.engine.trainer import LAST, Trainer
 from hwr.model_file import Model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
-
 DEFAULT_HEIGHT = 32
 DEFAULT_NETWORK = {
     "input_block": (2, 2),

@@ -71,3 +71,17 @@ def test_lines_too_long_for_their_image_are_skipped_and_named(manifest, tmp_path
 def test_frames_needed_counts_repeats():
     assert ctc_frames_needed([1, 2, 3]) == 3
     assert ctc_frames_needed([1, 1, 2, 2, 2]) == 8
+
+
+def test_validation_characters_outside_the_alphabet_are_counted_not_fatal(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 20, seed=5, valid_fraction=0.25, test_fraction=0.0)
+    text = manifest.read_text(encoding="utf-8").splitlines()
+    header, rows = text[0], text[1:]
+    rows = [r.rsplit("\t", 2) for r in rows]
+    patched = [f"{a}\t{t}é\t{f}" if "\tvalid\t" in a else f"{a}\t{t}\t{f}" for a, t, f in rows]
+    manifest.write_text("\n".join([header, *patched]) + "\n", encoding="utf-8")
+    messages: list[str] = []
+    train(manifest, tmp_path / "m", network=TINY, preprocessing=Preprocessing(height=16),
+          config=TrainConfig(epochs=1, augmentation=None), log=messages.append)
+    prefix = "valid: characters not in the alphabet (they count as errors): 'é' x5"
+    assert any(m.startswith(prefix) for m in messages), messages
