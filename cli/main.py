@@ -95,7 +95,7 @@ class ProgressBar:
         self.bar.__exit__(*exc)
 
     def log(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def update(self, epoch: int, done: int, total: int) -> None:
         self.bar.update(self.task, completed=done, total=total, epoch=epoch)

@@ -9,6 +9,7 @@ and tensors (see :mod:`hwr.engine.checkpoint`), so any checkpoint can transcribe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load, save
+import torch
 from torch import Tensor
 
 from hwr.atomic import write_bytes_atomically
@@ -65,7 +67,18 @@ def save_model(
     tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
     tensors.update(extra_tensors or {})
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+    header["sha256"] = _digest(header, tensors)
     write_bytes_atomically(path, save(tensors, metadata={"hwr": json.dumps(header)}))
+
+
+def _digest(header: dict[str, Any], tensors: dict[str, Tensor]) -> str:
+    """SHA-256 over the header (less this digest) and every tensor: any edit to the file shows."""
+    digest = hashlib.sha256(json.dumps({k: v for k, v in header.items() if k != "sha256"}, sort_keys=True).encode())
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def _looks_like_pickle(data: bytes) -> bool:
@@ -92,6 +105,8 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
         raise ModelFileError(f"{path}: not a valid hwr model file (truncated or corrupt: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
         raise ModelFileError(f"{path}: not an hwr model file of version {VERSION}")
+    if header.get("sha256") != _digest(header, tensors):
+        raise ModelFileError(f"{path}: the contents do not match the file's checksum (damaged or modified)")
     weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
     extra = {k: t for k, t in tensors.items() if not k.startswith(NETWORK_PREFIX)}
     try:

@@ -79,3 +79,21 @@ def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path, mod
             break
     assert path.read_bytes()[0] == 0x80
     assert load_model(path).alphabet == model.alphabet
+
+
+def test_tampered_weights_or_header_are_refused(tmp_path, model):
+    path = tmp_path / "m.hwr"
+    save_model(path, model)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x40  # a bit flipped in the last tensor's bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"m\.hwr: the contents do not match the file's checksum"):
+        load_model(path)
+    save_model(path, model)
+    for old, new in ((b'\\"height\\": 16', b'\\"height\\": 17'), (b'\\"height\\": 16', b'\\"height\\": 1x')):
+        save_model(path, model)
+        data = path.read_bytes()
+        assert old in data
+        path.write_bytes(data.replace(old, new))  # same length: the file still parses
+        with pytest.raises(ModelFileError, match=r"m\.hwr: (the contents do not match|not a valid)"):
+            load_model(path)

@@ -6,12 +6,15 @@ fixed height and the width that keeps the aspect ratio.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from hwr.settings import checked_fields
 
@@ -54,16 +57,35 @@ def read_gray(path: str | Path) -> np.ndarray:
     return decode_gray(data, path)
 
 
+def _declared_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from the image header, without decoding the pixels; None if unreadable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = None  # hwr applies its own limit, MAX_PIXELS, to the declared size
+        try:
+            with Image.open(io.BytesIO(data.tobytes())) as image:
+                return image.size
+        except (OSError, ValueError, SyntaxError):
+            return None
+
+
 def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, TIFF, ...) to 8-bit grayscale; see :func:`read_gray`."""
+    """Decode encoded image bytes (PNG, JPEG, TIFF, ...) to 8-bit grayscale; see :func:`read_gray`.
+
+    The size in the header is checked first, so a huge image is refused before
+    its pixels take memory.
+    """
+    size = _declared_size(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ImageError(f"{path}: image too large ({size[0]}x{size[1]} pixels, at most {MAX_PIXELS:,})")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         raise ImageError(f"{path}: cannot decode image ({exc.msg.strip() if hasattr(exc, 'msg') else exc})") from None
     if image is None:
         raise ImageError(f"{path}: not an image or corrupt (OpenCV cannot decode it)")
-    if image.size > MAX_PIXELS * (image.shape[2] if image.ndim == 3 else 1):
-        raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels)")
+    if image.shape[0] * image.shape[1] > MAX_PIXELS:
+        raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels, at most {MAX_PIXELS:,})")
     if image.dtype != np.uint8:
         image = _to_uint8(image)
     if image.ndim == 3 and image.shape[2] == 4:

@@ -39,9 +39,14 @@ def split_sources(
     of the lines (by ``seed``) trains and the rest validates, as kraken does.
     """
     data = read_lines(train_source)
+    if not data.lines:
+        skipped = f" ({len(data.problems)} rows skipped; first: {data.problems[0]})" if data.problems else ""
+        raise DatasetError(f"{train_source}: no usable lines{skipped}")
     has_splits = any(line.split is not None for line in data.lines)
     if valid_source is not None:
         valid = read_lines(valid_source)
+        if not valid.lines:
+            raise DatasetError(f"{valid_source}: no usable lines")
         if any(line.split is not None for line in valid.lines):
             valid = valid.split("valid")
         return (data.split("train") if has_splits else data), valid

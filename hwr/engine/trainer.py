@@ -182,6 +182,10 @@ class Trainer:
                 f"WER {100 * rates.wer:.2f}%  {len(train_data.ids) / train_seconds:.0f} lines/s"
                 + ("  (best)" if improved else "")
             )
+        for name, data, lines in (("train", train_data, train), ("valid", valid_data, valid)):
+            skipped = len(lines.lines) + len(lines.problems) - len(data.ids)
+            if skipped:
+                self.log(f"{name}: {skipped} lines were skipped (see the warnings at the start)")
         return state
 
     def _train_epoch(

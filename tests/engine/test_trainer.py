@@ -85,3 +85,22 @@ def test_validation_characters_outside_the_alphabet_are_counted_not_fatal(tmp_pa
           config=TrainConfig(epochs=1, augmentation=None), log=messages.append)
     prefix = "valid: characters not in the alphabet (they count as errors): 'é' x5"
     assert any(m.startswith(prefix) for m in messages), messages
+
+
+def test_non_finite_losses_skip_the_step_and_stop_the_run_when_they_persist(manifest, tmp_path, monkeypatch):
+    real_ctc = torch.nn.functional.ctc_loss
+    calls = {"n": 0}
+
+    def flaky_ctc(*args, **kwargs):
+        calls["n"] += 1
+        loss = real_ctc(*args, **kwargs)
+        return loss * float("nan") if calls["n"] <= 3 else loss
+
+    monkeypatch.setattr(torch.nn.functional, "ctc_loss", flaky_ctc)
+    state, messages = run(manifest, tmp_path / "flaky", epochs=1)
+    assert state.history[0]["skipped_steps"] == 3
+    assert sum("loss is nan, step skipped" in m for m in messages) == 3
+
+    monkeypatch.setattr(torch.nn.functional, "ctc_loss", lambda *a, **k: real_ctc(*a, **k) * float("inf"))
+    with pytest.raises(TrainingError, match="20 non-finite losses in a row: training diverged"):
+        run(manifest, tmp_path / "diverged", epochs=1, batch_size=1)
