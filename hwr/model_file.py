@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save
-import torch
 from torch import Tensor
 
 from hwr.atomic import write_bytes_atomically

@@ -57,7 +57,7 @@ def setting(tmp_path_factory):
 def bad_images(folder, good_png: bytes) -> dict[str, bytes]:
     """Name -> file content of broken images (each must be refused with a message)."""
     rng = np.random.default_rng(0)
-    ok, jpg = cv2.imencode(".jpg", cv2.imdecode(np.frombuffer(good_png, np.uint8), cv2.IMREAD_GRAYSCALE))
+    _, jpg = cv2.imencode(".jpg", cv2.imdecode(np.frombuffer(good_png, np.uint8), cv2.IMREAD_GRAYSCALE))
     jpg = jpg.tobytes()
     files = {"empty.png": b"", "text.png": b"just some text, not an image\n", "pickle.png": b"\x80\x04K\x01."}
     for k in range(30):
