@@ -35,6 +35,11 @@ def generate_dataset(
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     fonts = fonts or available_fonts()
+    for font in fonts:
+        try:
+            missing_glyphs(font, "a")
+        except OSError as exc:
+            raise ValueError(f"{font}: not a usable font file ({exc})") from None
     texts = TextSource(seed).unique_lines(lines)
     n_valid, n_test = round(lines * valid_fraction), round(lines * test_fraction)
     splits = ["valid"] * n_valid + ["test"] * n_test + ["train"] * (lines - n_valid - n_test)

@@ -104,3 +104,16 @@ def test_non_finite_losses_skip_the_step_and_stop_the_run_when_they_persist(mani
     monkeypatch.setattr(torch.nn.functional, "ctc_loss", lambda *a, **k: real_ctc(*a, **k) * float("inf"))
     with pytest.raises(TrainingError, match="20 non-finite losses in a row: training diverged"):
         run(manifest, tmp_path / "diverged", epochs=1, batch_size=1)
+
+
+def test_resuming_on_data_with_characters_outside_the_model_alphabet_skips_those_lines(manifest, tmp_path):
+    run(manifest, tmp_path, epochs=1)
+    rows = manifest.read_text(encoding="utf-8").splitlines()
+    changed = [r if "\ttrain\t" not in r or k % 4 else r.rsplit("\t", 2)[0] + "\tnew ß\tfont"
+               for k, r in enumerate(rows)]
+    other = manifest.with_name("other.tsv")
+    other.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    state, messages = run(other, tmp_path, epochs=2, resume=True)
+    assert state.epoch == 2
+    skipped = [m for m in messages if "characters not in the alphabet: 'ß', skipped" in m]
+    assert skipped and all(str(other.parent) in m for m in skipped)

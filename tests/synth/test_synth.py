@@ -37,3 +37,11 @@ def test_dataset_is_deterministic_and_splits_share_no_text(tmp_path):
     texts = {s: {line.text for line in lines.split(s).lines} for s in ("train", "valid", "test")}
     assert [len(texts[s]) for s in ("train", "valid", "test")] == [36, 12, 12]
     assert not texts["train"] & texts["test"] and not texts["train"] & texts["valid"]
+
+
+def test_a_broken_font_file_is_named(tmp_path):
+    import pytest
+
+    (tmp_path / "bad.ttf").write_bytes(b"not a font")
+    with pytest.raises(ValueError, match=r"bad\.ttf: not a usable font file"):
+        generate_dataset(tmp_path / "out", 2, fonts=[tmp_path / "bad.ttf"])
