@@ -135,6 +135,9 @@ class Trainer:
         """
         config = state.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        for name in (BEST, LAST, LOG, PLOT):  # half-written files of a killed run
+            for stale in self.out_dir.glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
         train_data = prepare(train, self.model, "train", self.log, for_training=True)
         valid_data = prepare(valid, self.model, "valid", self.log, for_training=False)
         unknown = self.model.alphabet.unknown(valid_data.texts)

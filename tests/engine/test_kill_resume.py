@@ -50,6 +50,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert 2 <= state.epoch < EPOCHS
     load_model(killed / "best.safetensors")
 
+    (killed / ".last.safetensors.x1y2.tmp").write_bytes(b"half a checkpoint")  # as if killed mid-write
     resumed = subprocess.run(command(manifest, killed, "--resume"), env=env, capture_output=True, text=True, check=False)
     assert resumed.returncode == 0, resumed.stderr
     assert f"after epoch {state.epoch}" in resumed.stdout + resumed.stderr
@@ -60,5 +61,6 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
     a = pd.read_csv(killed / "log.csv")[metrics]
     b = pd.read_csv(tmp_path / "straight" / "log.csv")[metrics]
     assert len(a) == EPOCHS
+    assert not list(killed.glob(".*.tmp")), "half-written files of the killed run are cleaned up"
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
     assert load_model(killed / "best.safetensors").alphabet == load_model(tmp_path / "straight" / "best.safetensors").alphabet
