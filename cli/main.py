@@ -20,7 +20,31 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from hwr.atomic import write_bytes_atomically
+from hwr.data.augmentation import Augmentation
+from hwr.data.images import ImageError, Preprocessing
+from hwr.data.readers import IMAGE_SUFFIXES, DatasetError, read_lines
+from hwr.demo import run_demo
+from hwr.engine.config import TrainConfig
+from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK
+from hwr.engine.setup import train as run_training
+from hwr.engine.trainer import TrainingError
+from hwr.evaluation import evaluate as run_evaluation
+from hwr.model_file import ModelFileError, load_model
+from hwr.recognizer import transcribe_files
+from hwr.synth import generate_dataset
+from hwr.threads import configure_threads
 
 app = typer.Typer(
     help="Offline handwritten text recognition with multidimensional LSTMs (Graves & Schmidhuber 2009).",
@@ -48,17 +72,13 @@ def reports_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from hwr.data.images import ImageError
-        from hwr.data.readers import DatasetError
-        from hwr.engine.trainer import TrainingError
-        from hwr.model_file import ModelFileError
 
         try:
             return command(*args, **kwargs)
         except (DatasetError, ImageError, ModelFileError, TrainingError, ValueError, OSError) as exc:
             fail(str(exc))
         except KeyboardInterrupt:
-            fail("interrupted; the last completed epoch's checkpoint is kept (continue with --resume)")
+            fail("interrupted (a training run keeps its last completed epoch: continue it with --resume)")
 
     return wrapper  # type: ignore[return-value]
 
@@ -71,14 +91,6 @@ class ProgressBar:
     """A rich progress bar over the batches of an epoch; messages print above it."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
 
         self.console = Console(stderr=True)
         self.bar = Progress(
@@ -132,7 +144,6 @@ def synth(
     ] = None,
 ) -> None:
     """Render synthetic handwriting lines (texts never repeat across splits) with a manifest."""
-    from hwr.synth import generate_dataset
 
     for f in font or []:
         if not f.is_file():
@@ -141,8 +152,6 @@ def synth(
     typer.echo(f"wrote {lines} lines and {manifest}")
 
 
-from hwr.engine.config import TrainConfig
-from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK
 
 DEFAULT_TRAINING = TrainConfig()
 
@@ -194,11 +203,6 @@ def train(
     threads: Threads = None,
 ) -> None:
     """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
-    from hwr.data.augmentation import Augmentation
-    from hwr.data.images import Preprocessing
-    from hwr.engine.config import TrainConfig
-    from hwr.engine.setup import train as run_training
-    from hwr.threads import configure_threads
 
     configure_threads(threads)
     for path in (data, valid):
@@ -241,7 +245,6 @@ class OutputFormat(str, Enum):
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
     """Files, folders (their images, sorted) and glob patterns -> image paths; a path that matches nothing fails."""
-    from hwr.data.readers import IMAGE_SUFFIXES
 
     paths: list[Path] = []
     for item in inputs:
@@ -264,8 +267,6 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 
 
 def load_model_or_fail(model: Path):
-    from hwr.model_file import load_model
-
     if not model.exists():
         fail(f"{model}: model file not found")
     return load_model(model)
@@ -288,9 +289,6 @@ def transcribe(
     threads: Threads = None,
 ) -> None:
     """Transcribe line images with greedy CTC decoding; unreadable images are reported and skipped."""
-    from hwr.atomic import write_bytes_atomically
-    from hwr.recognizer import transcribe_files
-    from hwr.threads import configure_threads
 
     configure_threads(threads)
     paths = expand_inputs(inputs)
@@ -302,8 +300,6 @@ def transcribe(
     if format is OutputFormat.json:
         text = json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
     elif format is OutputFormat.tsv:
-        import pandas as pd
-
         text = pd.DataFrame(rows, columns=["image", "text", "confidence"]).to_csv(sep="\t", index=False)
     elif len(paths) == 1:
         text = "".join(f"{row['text']}\n" for row in rows)
@@ -330,10 +326,6 @@ def evaluate(
     threads: Threads = None,
 ) -> None:
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
-    from hwr.atomic import write_bytes_atomically
-    from hwr.data.readers import read_lines
-    from hwr.evaluation import evaluate as run_evaluation
-    from hwr.threads import configure_threads
 
     configure_threads(threads)
     if not data.exists():
@@ -367,8 +359,6 @@ def demo(
     threads: Threads = None,
 ) -> None:
     """Render synthetic handwriting, train on it, then print the CER on test lines with unseen texts."""
-    from hwr.demo import run_demo
-    from hwr.threads import configure_threads
 
     configure_threads(threads)
     with ProgressBar() as progress:
