@@ -196,6 +196,10 @@ def train(
     learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = DEFAULT_TRAINING.learning_rate,
     clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = DEFAULT_TRAINING.clip_norm,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = DEFAULT_TRAINING.patience,
+    lr_patience: Annotated[
+        int | None, typer.Option(min=1, help="Multiply the learning rate by --lr-factor after this many epochs without a better validation CER; default: never.")
+    ] = DEFAULT_TRAINING.lr_patience,
+    lr_factor: Annotated[float, typer.Option(min=0, max=1, help="Factor for --lr-patience.")] = DEFAULT_TRAINING.lr_factor,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this much training time.")] = None,
     augment: Annotated[bool, typer.Option(help="Random affine, elastic, stroke-width and noise augmentation.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,
@@ -223,6 +227,8 @@ def train(
         learning_rate=learning_rate,
         clip_norm=clip_norm,
         patience=patience,
+        lr_patience=lr_patience,
+        lr_factor=lr_factor,
         max_minutes=max_minutes,
         seed=seed,
         augmentation=Augmentation() if augment else None,

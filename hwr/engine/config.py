@@ -23,6 +23,10 @@ class TrainConfig:
     """Gradients are rescaled to at most this global L2 norm."""
     patience: int = 10
     """Stop after this many epochs without a better validation CER."""
+    lr_patience: int | None = None
+    """Multiply the learning rate by ``lr_factor`` after each run of this many epochs
+    without a better validation CER (PyLaia's reduce-on-plateau); None keeps it fixed."""
+    lr_factor: float = 0.5
     max_minutes: float | None = None
     """Stop (after the epoch that crosses it) once training has taken this long in total."""
     seed: int = 0
@@ -37,6 +41,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.clip_norm <= 0:
             raise ValueError("learning rate and clip norm must be positive")
+        if self.lr_patience is not None and self.lr_patience < 1:
+            raise ValueError(f"lr_patience must be at least 1, got {self.lr_patience}")
+        if not 0 < self.lr_factor < 1:
+            raise ValueError(f"lr_factor must be between 0 and 1, got {self.lr_factor}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

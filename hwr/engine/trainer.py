@@ -178,6 +178,11 @@ class Trainer:
             if improved:
                 state.best_cer, state.best_epoch = rates.cer, state.epoch
                 save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
+            elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
+                for group in optimizer.param_groups:
+                    group["lr"] *= config.lr_factor
+                self.log(f"no better validation CER for {config.lr_patience} epochs: "
+                         f"learning rate now {optimizer.param_groups[0]['lr']:.3g}")
             save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
             self._write_log(state)
             self.log(

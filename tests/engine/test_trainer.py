@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 import torch
@@ -117,3 +119,20 @@ def test_resuming_on_data_with_characters_outside_the_model_alphabet_skips_those
     assert state.epoch == 2
     skipped = [m for m in messages if "characters not in the alphabet: 'ß', skipped" in m]
     assert skipped and all(str(other.parent) in m for m in skipped)
+
+
+def test_learning_rate_is_reduced_on_plateau_and_the_reduction_is_resumed(manifest, tmp_path):
+    # patience 1: every epoch without a better CER halves the rate the next epoch uses.
+    state, messages = run(manifest, tmp_path, epochs=6, lr_patience=1, lr_factor=0.5, learning_rate=1e-3)
+    used, best, lr = [], float("inf"), 1e-3
+    for row in state.history:
+        used.append(lr)
+        if row["valid_cer"] < best:
+            best = row["valid_cer"]
+        else:
+            lr *= 0.5
+    assert [row["learning_rate"] for row in state.history] == pytest.approx(used)
+    assert lr < 1e-3, "the run should have had epochs without improvement"
+    assert sum("learning rate now" in m for m in messages) == round(math.log2(1e-3 / lr))
+    _, optimizer_state, _ = load_checkpoint(tmp_path / "last.safetensors")
+    assert optimizer_state["param_groups"][0]["lr"] == pytest.approx(lr)  # resumed with the reduced rate
