@@ -25,7 +25,8 @@ class Evaluation:
 
 
 def evaluate(model: Model, lines: LineSet, batch_size: int = 16) -> Evaluation:
-    transcriptions, problems = transcribe_files(model, [line.image for line in lines.lines], batch_size)
+    images = list(dict.fromkeys(line.image for line in lines.lines))  # each image read once
+    transcriptions, problems = transcribe_files(model, images, batch_size)
     rows, totals = [], ErrorCounts()
     for line in lines.lines:
         result = transcriptions.get(line.image)
