@@ -121,6 +121,13 @@ def parse_sizes(text: str, option: str) -> tuple[int, ...]:
     return values
 
 
+def parse_rates(text: str, option: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint=option) from None
+
+
 def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
     try:
         blocks = tuple(tuple(int(v) for v in b.lower().split("x")) for b in text.split(","))
@@ -190,6 +197,9 @@ def train(
     subsample: Annotated[str, typer.Option(help="Units of the tanh layer between levels.")] = sizes_text("subsample_sizes"),
     input_block: Annotated[str, typer.Option(help="Input block, HxW pixels.")] = blocks_text([DEFAULT_NETWORK["input_block"]]),
     subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.")] = blocks_text(DEFAULT_NETWORK["subsample_blocks"]),
+    dropout: Annotated[
+        str | None, typer.Option(help="Dropout on each MDLSTM level's output while training, e.g. 0,0.25,0.25; default: none.")
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
@@ -219,6 +229,7 @@ def train(
         "subsample_sizes": parse_sizes(subsample, "--subsample"),
         "input_block": parse_blocks(input_block, "--input-block")[0],
         "subsample_blocks": parse_blocks(subsample_blocks, "--subsample-blocks"),
+        "dropout": parse_rates(dropout, "--dropout") if dropout is not None else None,
     }
     config = TrainConfig(
         epochs=epochs,

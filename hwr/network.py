@@ -41,6 +41,9 @@ class NetworkConfig:
     """Units of the tanh layer after each MDLSTM level but the last."""
     subsample_blocks: tuple[Block, ...] = ((4, 3), (4, 2))
     peepholes: bool = True
+    dropout: tuple[float, ...] | None = None
+    """Dropout rate on the output of each MDLSTM level while training (Pham et al. 2014:
+    it regularises MDLSTM networks on small data sets); None is no dropout, as in Graves."""
 
     def __post_init__(self) -> None:
         if self.num_classes < 1:
@@ -52,6 +55,12 @@ class NetworkConfig:
             raise ValueError(
                 f"{len(self.hidden_sizes)} MDLSTM levels need {levels} subsampling layers, got "
                 f"{len(self.subsample_sizes)} sizes and {len(self.subsample_blocks)} blocks"
+            )
+        if self.dropout is not None and (
+            len(self.dropout) != len(self.hidden_sizes) or not all(0 <= p < 1 for p in self.dropout)
+        ):
+            raise ValueError(
+                f"dropout needs one rate in [0, 1) per MDLSTM level ({len(self.hidden_sizes)}), got {self.dropout}"
             )
         for block in (self.input_block, *self.subsample_blocks):
             if len(block) != 2 or min(block) < 1:
@@ -81,8 +90,8 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         values = checked_fields(cls, data, "network")
-        for key in ("input_block", "hidden_sizes", "subsample_sizes"):
-            if key in values:
+        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout"):
+            if values.get(key) is not None:
                 values[key] = tuple(values[key])
         if "subsample_blocks" in values:
             values["subsample_blocks"] = tuple(tuple(b) for b in values["subsample_blocks"])
@@ -118,6 +127,9 @@ class MDLSTMNetwork(nn.Module):
                 self.subsample.append(nn.Linear(bh * bw * features, out, bias=False))
                 features = out
         self.output = nn.Linear(features, config.num_classes + 1)
+        self.dropout = nn.ModuleList(
+            nn.Dropout(p) if p > 0 else nn.Identity() for p in config.dropout or [0.0] * len(config.hidden_sizes)
+        )
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -131,7 +143,7 @@ class MDLSTMNetwork(nn.Module):
         """
         x, sizes = to_blocks(images.unsqueeze(-1), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):
-            x = mdlstm(x, sizes, backend=backend)
+            x = self.dropout[level](mdlstm(x, sizes, backend=backend))  # zeros stay zero
             if level < len(self.subsample):
                 x, sizes = to_blocks(x, sizes, self.config.subsample_blocks[level])
                 x = torch.tanh(self.subsample[level](x))

@@ -78,9 +78,30 @@ def test_ctc_loss_backpropagates_to_every_weight(backend):
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
+def test_dropout_thins_each_level_in_training_only_and_keeps_padding_zero():
+    torch.manual_seed(0)
+    config = NetworkConfig(num_classes=5, input_block=(2, 2), hidden_sizes=(2, 3), subsample_sizes=(4,),
+                           subsample_blocks=((2, 2),), dropout=(0.0, 0.5))
+    net = MDLSTMNetwork(config)
+    plain = MDLSTMNetwork(NetworkConfig(**{**config.to_dict(), "dropout": None}))
+    plain.load_state_dict(net.state_dict())
+    seen = []
+    net.dropout[1].register_forward_hook(lambda module, args, out: seen.append((args[0], out)))
+    images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [10, 20]])
+    first, _ = net(images, sizes)
+    second, _ = net(images, sizes)
+    assert not torch.equal(first, second)  # a fresh mask each step
+    net.eval()
+    torch.testing.assert_close(net(images, sizes)[0], plain(images, sizes)[0], rtol=0, atol=0)
+    kept, dropped = seen[0]
+    assert 0.3 < (dropped[0] == 0).float().mean() < 0.7
+    torch.testing.assert_close(dropped[dropped != 0], 2 * kept[dropped != 0])
+    assert (dropped[1, 5:] == 0).all() and (dropped[1, :, 10:] == 0).all()  # outside the 2nd image
+
+
 def test_config_round_trips_through_json():
     config = NetworkConfig(num_classes=80, input_block=(2, 2), hidden_sizes=(4, 8), subsample_sizes=(16,),
-                           subsample_blocks=((2, 4),), peepholes=False)
+                           subsample_blocks=((2, 4),), peepholes=False, dropout=(0.0, 0.5))
     assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
@@ -90,6 +111,8 @@ def test_config_round_trips_through_json():
         ({"num_classes": 0}, "num_classes"),
         ({"num_classes": 5, "subsample_sizes": (6,)}, "3 MDLSTM levels need 2"),
         ({"num_classes": 5, "input_block": (0, 3)}, "block"),
+        ({"num_classes": 5, "dropout": (0.1, 0.2)}, "one rate in \\[0, 1\\) per MDLSTM level \\(3\\)"),
+        ({"num_classes": 5, "dropout": (0.1, 0.2, 1.0)}, "dropout"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_message(kwargs, message):

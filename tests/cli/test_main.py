@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from cli.main import app
+from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
@@ -54,6 +55,15 @@ def test_bad_paths_give_one_line_naming_the_path(tmp_path, args, path):
     assert len(lines) == 1 and lines[0].startswith("error: ") and path in lines[0]
 
 
+def test_dropout_needs_a_rate_per_level(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 10, seed=0)
+    result = invoke("train", manifest, "--output", tmp_path / "m", "--dropout", "0.5", *TINY)
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: dropout needs one rate in [0, 1) per MDLSTM level (2), got (0.5,)"
+    result = invoke("train", manifest, "--output", tmp_path / "m", "--dropout", "half", *TINY)
+    assert result.exit_code == 2 and "expected comma-separated numbers" in result.output
+
+
 def test_missing_model_and_pickle_model(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 3, seed=0)
     image = tmp_path / "d" / "images" / "000000.png"
@@ -67,10 +77,12 @@ def test_missing_model_and_pickle_model(tmp_path):
 def test_synth_train_transcribe_evaluate(tmp_path):
     assert invoke("synth", tmp_path / "d", "--lines", 30, "--seed", 4, "--valid", 0.2, "--test", 0.2).exit_code == 0
     manifest = tmp_path / "d" / "lines.tsv"
-    result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4, *TINY)
+    result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
+                    "--dropout", "0,0.1", *TINY)
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
+    assert load_model(model).network.config.dropout == (0.0, 0.1)
 
     result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
     assert result.exit_code == 0, result.output
