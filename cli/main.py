@@ -43,6 +43,7 @@ from hwr.engine.trainer import TrainingError
 from hwr.evaluation import evaluate as run_evaluation
 from hwr.model_file import ModelFileError, load_model
 from hwr.recognizer import transcribe_files
+from hwr.shipped import DEFAULT_MODEL
 from hwr.synth import generate_dataset
 from hwr.threads import configure_threads
 
@@ -285,18 +286,26 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 
 def load_model_or_fail(model: Path):
     if not model.exists():
+        if model == DEFAULT_MODEL:
+            fail(f"{model}: the shipped default model is missing from this install; give one with --model")
         fail(f"{model}: model file not found")
     return load_model(model)
 
 
-ModelOption = Annotated[Path, typer.Option("--model", "-m", help="Model file (best.safetensors of a training run).")]
+ModelOption = Annotated[
+    Path,
+    typer.Option(
+        "--model", "-m",
+        help="Model file (best.safetensors of a training run); default: the shipped Joseph Hooker model.",
+    ),
+]
 
 
 @app.command()
 @reports_errors
 def transcribe(
     inputs: Annotated[list[str], typer.Argument(help="Line images, folders of line images, or glob patterns.")],
-    model: ModelOption,
+    model: ModelOption = DEFAULT_MODEL,
     format: Annotated[
         OutputFormat,
         typer.Option("--format", "-f", help="text: the text (prefixed by the path when several images); tsv: image, text, confidence; json: a list of those."),
@@ -336,7 +345,7 @@ def transcribe(
 @reports_errors
 def evaluate(
     data: Annotated[Path, typer.Argument(help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, or IAM's lines.txt.")],
-    model: ModelOption,
+    model: ModelOption = DEFAULT_MODEL,
     split: Annotated[str | None, typer.Option(help="Only this split of a manifest with a split column (e.g. test).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a per-line CSV report here.")] = None,
     batch_size: BatchSize = 16,

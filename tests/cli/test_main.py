@@ -9,6 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+import cli.main
 from cli.main import app
 from hwr.model_file import load_model
 from hwr.synth import generate_dataset
@@ -62,6 +63,22 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
     assert result.output.strip() == "error: dropout needs one rate in [0, 1) per MDLSTM level (2), got (0.5,)"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--dropout", "half", *TINY)
     assert result.exit_code == 2 and "expected comma-separated numbers" in result.output
+
+
+def test_transcribe_uses_the_shipped_model_by_default(tmp_path):
+    generate_dataset(tmp_path / "d", 3, seed=0)
+    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png")
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 1
+
+
+def test_a_missing_shipped_model_says_so(tmp_path, monkeypatch):
+    generate_dataset(tmp_path / "d", 3, seed=0)
+    gone = tmp_path / "joseph_hooker.safetensors"
+    monkeypatch.setattr(cli.main, "DEFAULT_MODEL", gone)
+    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", gone)
+    assert result.exit_code == 1
+    assert "the shipped default model is missing from this install; give one with --model" in result.output
 
 
 def test_missing_model_and_pickle_model(tmp_path):
