@@ -1,19 +1,16 @@
-"""The shipped default model: it loads, transcribes, and scores on real Hooker lines what its card says."""
+"""The shipped default model: it loads, and scores on real Hooker lines what its card says."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from hwr.data.readers import LineSet, read_lines
 from hwr.evaluation import evaluate
 from hwr.model_file import load_model
 from hwr.shipped import DEFAULT_MODEL
+from tests.shared_data import HOOKER_MANIFEST, needs_hooker
 
 CARD = DEFAULT_MODEL.with_suffix(".md")
-HOOKER = Path(__file__).resolve().parents[2] / "shared/datasets/joseph_hooker_htr/lines.tsv"
 CHECK_LINES = 50
 TOLERANCE = 0.02
 """CER points (as a fraction) the check may differ from the card: thread counts and CPUs
@@ -21,8 +18,8 @@ change float rounding, never more than a few characters."""
 
 
 def card_check_cer() -> float:
-    match = re.search(r"first 50 test lines[^\n]*?CER \*\*([\d.]+)%\*\*", CARD.read_text())
-    assert match, f"{CARD} does not state the CER on the first 50 test lines"
+    match = re.search(rf"first {CHECK_LINES} test lines[^\n]*?CER \*\*([\d.]+)%\*\*", CARD.read_text())
+    assert match, f"{CARD} does not state the CER on the first {CHECK_LINES} test lines"
     return float(match.group(1)) / 100
 
 
@@ -32,9 +29,9 @@ def test_default_model_is_shipped_with_its_card():
     assert 0 < card_check_cer() < 1
 
 
-@pytest.mark.skipif(not HOOKER.exists(), reason="the shared Joseph Hooker data set is not on this machine")
+@needs_hooker
 def test_shipped_model_scores_what_its_card_says_on_50_test_lines():
-    lines = read_lines(HOOKER, "test")
+    lines = read_lines(HOOKER_MANIFEST, "test")
     result = evaluate(load_model(DEFAULT_MODEL), LineSet(lines.lines[:CHECK_LINES]))
     assert len(result.report) == CHECK_LINES and not result.problems
     assert abs(result.totals.cer - card_check_cer()) <= TOLERANCE, result.totals.cer

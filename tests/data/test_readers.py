@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hwr.data.readers import DatasetError, read_lines
+from tests.shared_data import HOOKER_MANIFEST, needs_hooker
 
 
 def write_image(path):
@@ -94,14 +95,8 @@ def test_missing_and_unknown_sources(tmp_path):
         read_lines(tmp_path / "empty")
 
 
-@pytest.mark.skipif(
-    not __import__("pathlib").Path(__file__).parents[2].joinpath("../shared/datasets/joseph_hooker_htr/lines.tsv").exists(),
-    reason="the shared Joseph Hooker data set is not on this machine",
-)
+@needs_hooker
 def test_reads_the_shared_hooker_manifest():
-    from pathlib import Path
-
-    path = Path(__file__).parents[2] / "../shared/datasets/joseph_hooker_htr/lines.tsv"
-    lines = read_lines(path)
+    lines = read_lines(HOOKER_MANIFEST)
     assert not lines.problems
     assert [len(lines.split(s).lines) for s in ("train", "valid", "test")] == [2939, 548, 597]
