@@ -114,19 +114,13 @@ class ProgressBar:
         self.bar.update(self.task, completed=done, total=total, epoch=epoch)
 
 
-def parse_sizes(text: str, option: str) -> tuple[int, ...]:
+def parse_list(text: str, option: str, kind: type[int | float] = int) -> tuple:
+    """Comma-separated integers (or, with ``kind=float``, numbers) of an option."""
     try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
+        return tuple(kind(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=option) from None
-    return values
-
-
-def parse_rates(text: str, option: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}", param_hint=option) from None
+        what = "integers" if kind is int else "numbers"
+        raise typer.BadParameter(f"expected comma-separated {what}, got {text!r}", param_hint=option) from None
 
 
 def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
@@ -226,11 +220,11 @@ def train(
     if resume and not (output / "last.safetensors").is_file():
         fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     network = {
-        "hidden_sizes": parse_sizes(hidden, "--hidden"),
-        "subsample_sizes": parse_sizes(subsample, "--subsample"),
+        "hidden_sizes": parse_list(hidden, "--hidden"),
+        "subsample_sizes": parse_list(subsample, "--subsample"),
         "input_block": parse_blocks(input_block, "--input-block")[0],
         "subsample_blocks": parse_blocks(subsample_blocks, "--subsample-blocks"),
-        "dropout": parse_rates(dropout, "--dropout") if dropout is not None else None,
+        "dropout": parse_list(dropout, "--dropout", float) if dropout is not None else None,
     }
     config = TrainConfig(
         epochs=epochs,
