@@ -63,6 +63,8 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
     assert result.output.strip() == "error: dropout needs one rate in [0, 1) per MDLSTM level (2), got (0.5,)"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--dropout", "half", *TINY)
     assert result.exit_code == 2 and "expected comma-separated numbers" in result.output
+    result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--hidden", "2,x")
+    assert result.exit_code == 2 and "expected comma-separated integers" in result.output
 
 
 def test_transcribe_uses_the_shipped_model_by_default(tmp_path):
