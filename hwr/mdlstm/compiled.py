@@ -19,8 +19,14 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
+from hwr.mdlstm.scan import recurrent_weight_grads
+
 SOURCE = Path(__file__).with_name("mdlstm_cpu.cpp")
-CFLAGS = ["-O3", "-march=native", "-ffp-contract=fast"]
+# -fno-trapping-math only drops floating-point exception flags; without it GCC will not
+# vectorize the gate nonlinearities (it counts their rounding as control flow).
+# -fopenmp: at::parallel_for (which spreads the four scan directions over torch's
+# threads) is OpenMP inline code, serial unless the extension is built with it.
+CFLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-fno-trapping-math", "-fopenmp"]
 
 
 def _cpu_signature() -> str:
@@ -69,7 +75,12 @@ def _build() -> ModuleType:
         Path(cache_root, name).mkdir(parents=True, exist_ok=True)
         build_dir = str(Path(cache_root, name))
     return cpp_extension.load(
-        name=name, sources=[str(SOURCE)], extra_cflags=CFLAGS, build_directory=build_dir, verbose=False
+        name=name,
+        sources=[str(SOURCE)],
+        extra_cflags=CFLAGS,
+        extra_ldflags=["-fopenmp"],
+        build_directory=build_dir,
+        verbose=False,
     )
 
 
@@ -100,7 +111,8 @@ class CompiledKernel:
         peephole: Tensor,
         sizes: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        return tuple(self._module.backward(grad_h, h, c, gates, weight_hh, peephole, sizes))
+        grad_z = self._module.backward(grad_h, h, c, gates, weight_hh, peephole, sizes)
+        return grad_z, *recurrent_weight_grads(h, c, grad_z)
 
 
 def kernel() -> CompiledKernel | None:

@@ -3,7 +3,7 @@
 // Equations and tensor layout: see hwr/mdlstm/__init__.py and hwr/mdlstm/scan.py.
 // Tensors are in image layout (B, H, W, D, F). One (image, direction) pair is one
 // raster scan from that direction's corner of the image; the four directions run
-// in parallel over torch's intra-op threads (each owns its weight gradients);
+// in parallel over torch's intra-op threads;
 // within a scan every position is a small vector-matrix product plus the gate
 // arithmetic, fused so nothing leaves the cache.
 #include <torch/extension.h>
@@ -45,15 +45,24 @@ constexpr T inverse_factorial(int k) {
   return T(1) / f;
 }
 
+// Horner on the coefficients 1/k!, which fold to constants (one FMA per degree),
+// unrolled at compile time: a loop here would stop the gate loops from vectorizing.
+template <typename T, int K, int Degree>
+struct Horner {
+  static inline T eval(T r) { return Horner<T, K + 1, Degree>::eval(r) * r + inverse_factorial<T>(K); }
+};
+template <typename T, int Degree>
+struct Horner<T, Degree, Degree> {
+  static inline T eval(T) { return inverse_factorial<T>(Degree); }
+};
+
 template <typename T>
 inline T fast_exp(T x) {
   using K = ExpConstants<T>;
   x = std::min(std::max(x, T(K::lo)), T(K::hi));
   const T n = std::floor(x * T(1.4426950408889634) + T(0.5));
   const T r = (x - n * T(K::ln2_hi)) - n * T(K::ln2_lo);
-  // Horner on the coefficients 1/k!, which fold to constants (one FMA per degree).
-  T p = inverse_factorial<T>(K::degree);
-  for (int k = K::degree - 1; k >= 0; --k) p = p * r + inverse_factorial<T>(k);
+  const T p = Horner<T, 0, K::degree>::eval(r);
   const typename K::Int bits = (static_cast<typename K::Int>(n) + K::bias) << K::mantissa;
   T scale;
   std::memcpy(&scale, &bits, sizeof(T));
@@ -73,38 +82,43 @@ inline T fast_tanh(T x) {
   return std::copysign(t, x);
 }
 
-// out[0:cols] += sum_k x[k] * m[k * ld + 0:cols], in register-sized column blocks.
-template <typename T>
-inline void vecmat_acc(const T* x, int64_t rows, const T* m, int64_t ld, int64_t cols, T* out) {
-  constexpr int64_t kBlock = 64 / sizeof(T) * 2;  // two cache lines of accumulators
-  int64_t c0 = 0;
-  for (; c0 + kBlock <= cols; c0 += kBlock) {
-    T acc[kBlock];
-    for (int64_t t = 0; t < kBlock; ++t) acc[t] = out[c0 + t];
-    for (int64_t k = 0; k < rows; ++k) {
-      const T s = x[k];
-      const T* row = m + k * ld + c0;
-      for (int64_t t = 0; t < kBlock; ++t) acc[t] += s * row[t];
+// out[0:Cols] += sum_k x[k] * m[k * ld + 0:Cols] for one block of Cols columns, with
+// the rows split over R interleaved partial sums. A position's vector-matrix product
+// is a chain of dependent FMAs per accumulator: Cols * R / lanes independent chains
+// (at least 8 below) keep both FMA units busy instead of waiting on their latency.
+template <typename T, int64_t Cols, int64_t R>
+inline void vecmat_block(const T* x, int64_t rows, const T* m, int64_t ld, T* out) {
+  T acc[R][Cols] = {};
+  int64_t k = 0;
+  for (; k + R <= rows; k += R)
+    for (int64_t r = 0; r < R; ++r) {
+      const T s = x[k + r];
+      const T* row = m + (k + r) * ld;
+      for (int64_t t = 0; t < Cols; ++t) acc[r][t] += s * row[t];
     }
-    for (int64_t t = 0; t < kBlock; ++t) out[c0 + t] = acc[t];
-  }
-  if (c0 < cols) {
-    const int64_t rest = cols - c0;
-    for (int64_t k = 0; k < rows; ++k) {
-      const T s = x[k];
-      const T* row = m + k * ld + c0;
-      for (int64_t t = 0; t < rest; ++t) out[c0 + t] += s * row[t];
-    }
+  for (; k < rows; ++k)
+    for (int64_t t = 0; t < Cols; ++t) acc[0][t] += x[k] * m[k * ld + t];
+  for (int64_t t = 0; t < Cols; ++t) {
+    T sum = out[t];
+    for (int64_t r = 0; r < R; ++r) sum += acc[r][t];
+    out[t] = sum;
   }
 }
 
-// m[k * cols + 0:cols] += x[k] * y[0:cols] for k < rows: a rank-1 update.
+// out[0:cols] += sum_k x[k] * m[k * ld + 0:cols]: blocks of 8, 4, 2, 1 vector registers,
+// then the last few columns.
 template <typename T>
-inline void outer_acc(const T* x, int64_t rows, const T* y, int64_t cols, T* m) {
-  for (int64_t k = 0; k < rows; ++k) {
-    const T s = x[k];
-    T* row = m + k * cols;
-    for (int64_t t = 0; t < cols; ++t) row[t] += s * y[t];
+inline void vecmat_acc(const T* x, int64_t rows, const T* m, int64_t ld, int64_t cols, T* out) {
+  constexpr int64_t V = 32 / sizeof(T);  // lanes of one AVX register
+  int64_t c = 0;
+  for (; c + 8 * V <= cols; c += 8 * V) vecmat_block<T, 8 * V, 1>(x, rows, m + c, ld, out + c);
+  if (c + 4 * V <= cols) vecmat_block<T, 4 * V, 2>(x, rows, m + c, ld, out + c), c += 4 * V;
+  if (c + 2 * V <= cols) vecmat_block<T, 2 * V, 4>(x, rows, m + c, ld, out + c), c += 2 * V;
+  if (c + V <= cols) vecmat_block<T, V, 8>(x, rows, m + c, ld, out + c), c += V;
+  for (; c < cols; ++c) {
+    T sum = out[c];
+    for (int64_t k = 0; k < rows; ++k) sum += x[k] * m[k * ld + c];
+    out[c] = sum;
   }
 }
 
@@ -138,7 +152,7 @@ void zero_outside(T* x, int64_t b, int64_t d, int64_t hb, int64_t wb, int64_t H,
 template <typename T>
 struct Tensors {
   const T *z, *weight_hh, *weight_t, *peephole, *grad_h;
-  T *h, *c, *gates, *grad_z, *grad_c, *grad_weight_hh, *grad_peephole;
+  T *h, *c, *gates, *grad_z, *grad_c;
   const int64_t* sizes;
   int64_t H, W, D, N;
 };
@@ -185,7 +199,8 @@ void forward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
   zero_outside(t.gates, b, d, hb, wb, H, W, D, G);
 }
 
-// Also accumulates the gradients of weight_hh and peephole of direction d.
+// The gradients of z; those of weight_hh and peephole are sums over all positions,
+// computed from whole tensors afterwards (hwr.mdlstm.scan.recurrent_weight_grads).
 template <int NC, typename T>
 void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
   const int64_t N = NC > 0 ? NC : t.N, G = 5 * N, H = t.H, W = t.W, D = t.D;
@@ -194,18 +209,22 @@ void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
   const int64_t down_step = scan.row_step * W * D, right_step = scan.col_step * D;
   const T* UT = t.weight_t + d * G * 2 * N;
   const T *p_i = t.peephole + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
-  T *dU_up = t.grad_weight_hh + d * 2 * N * G, *dU_left = dU_up + N * G;
-  T *dp_i = t.grad_peephole + d * 4 * N, *dp_f1 = dp_i + N, *dp_f2 = dp_i + 2 * N, *dp_o = dp_i + 3 * N;
-  std::vector<T> zeros(N, T(0));
+  // Stands in for the gates and gradients of a successor outside the image, so that
+  // the gate loop has no branches (and vectorizes).
+  std::vector<T> zeros(G, T(0));
   for (int64_t si = hb - 1; si >= 0; --si) {
     const int64_t i = scan.row0 + si * scan.row_step;
     for (int64_t sj = wb - 1; sj >= 0; --sj) {
       const int64_t j = scan.col0 + sj * scan.col_step;
       const int64_t pos = ((b * H + i) * W + j) * D + d;
       const bool has_down = si + 1 < hb, has_right = sj + 1 < wb;
-      const int64_t down = has_down ? pos + down_step : pos, right = has_right ? pos + right_step : pos;
-      const T *down_gate = t.gates + down * G, *down_dz = t.grad_z + down * G, *down_dc = t.grad_c + down * N;
-      const T *right_gate = t.gates + right * G, *right_dz = t.grad_z + right * G, *right_dc = t.grad_c + right * N;
+      const int64_t down = pos + down_step, right = pos + right_step;
+      const T* down_gate = has_down ? t.gates + down * G : zeros.data();
+      const T* down_dz = has_down ? t.grad_z + down * G : zeros.data();
+      const T* down_dc = has_down ? t.grad_c + down * N : zeros.data();
+      const T* right_gate = has_right ? t.gates + right * G : zeros.data();
+      const T* right_dz = has_right ? t.grad_z + right * G : zeros.data();
+      const T* right_dc = has_right ? t.grad_c + right * N : zeros.data();
       T* dh = t.grad_c + pos * N;  // the h-gradient first, then overwritten by the c-gradient
       for (int64_t n = 0; n < N; ++n) dh[n] = t.grad_h[pos * N + n];
       if (has_down) vecmat_acc(down_dz, G, UT, 2 * N, N, dh);
@@ -218,10 +237,8 @@ void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
       for (int64_t n = 0; n < N; ++n) {
         const T in_gate = gate[n], forget_up = gate[N + n], forget_left = gate[2 * N + n];
         const T out_gate = gate[3 * N + n], cell_in = gate[4 * N + n];
-        T dc_in = 0;
-        if (has_down) dc_in += down_dc[n] * down_gate[N + n] + down_dz[n] * p_i[n] + down_dz[N + n] * p_f1[n];
-        if (has_right)
-          dc_in += right_dc[n] * right_gate[2 * N + n] + right_dz[n] * p_i[n] + right_dz[2 * N + n] * p_f2[n];
+        const T dc_in = down_dc[n] * down_gate[N + n] + down_dz[n] * p_i[n] + down_dz[N + n] * p_f1[n] +
+                        right_dc[n] * right_gate[2 * N + n] + right_dz[n] * p_i[n] + right_dz[2 * N + n] * p_f2[n];
         const T tanh_cell = fast_tanh(cell[n]);
         const T da_o = dh[n] * tanh_cell * out_gate * (1 - out_gate);
         const T dc = dh[n] * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o[n] + dc_in;
@@ -231,20 +248,14 @@ void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
         da[2 * N + n] = dc * c_left[n] * forget_left * (1 - forget_left);
         da[3 * N + n] = da_o;
         da[4 * N + n] = dc * in_gate * (1 - cell_in * cell_in);
-        dp_i[n] += da[n] * (c_up[n] + c_left[n]);
-        dp_f1[n] += da[N + n] * c_up[n];
-        dp_f2[n] += da[2 * N + n] * c_left[n];
-        dp_o[n] += da_o * cell[n];
       }
-      if (si > 0) outer_acc(t.h + (pos - down_step) * N, N, da, G, dU_up);
-      if (sj > 0) outer_acc(t.h + (pos - right_step) * N, N, da, G, dU_left);
     }
   }
   zero_outside(t.grad_z, b, d, hb, wb, H, W, D, G);
 }
 
 // Runs scan<NC>(t, b, d) for every (image, direction) pair, directions in parallel
-// over torch's threads (each direction accumulates its own weight gradients).
+// over torch's threads.
 template <typename T, typename Scanner>
 void run_scans(const Tensors<T>& t, int64_t B, Scanner scanner) {
   at::parallel_for(0, t.D, 1, [&](int64_t begin, int64_t end) {
@@ -271,22 +282,19 @@ std::vector<at::Tensor> mdlstm_forward(at::Tensor z, at::Tensor weight_hh, at::T
   AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "mdlstm_forward", [&] {
     Tensors<scalar_t> t{z.data_ptr<scalar_t>(),  weight_hh.data_ptr<scalar_t>(), nullptr,
                         peephole.data_ptr<scalar_t>(), nullptr, h.data_ptr<scalar_t>(), c.data_ptr<scalar_t>(),
-                        gates.data_ptr<scalar_t>(), nullptr, nullptr, nullptr, nullptr,
-                        sizes_c.data_ptr<int64_t>(), H, W, D, N};
+                        gates.data_ptr<scalar_t>(), nullptr, nullptr, sizes_c.data_ptr<int64_t>(), H, W, D, N};
     HWR_SCAN_DISPATCH(forward_scan, scalar_t, N, t, B)
   });
   return {h, c, gates};
 }
 
-std::vector<at::Tensor> mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Tensor c, at::Tensor gates,
-                                        at::Tensor weight_hh, at::Tensor peephole, at::Tensor sizes) {
+at::Tensor mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Tensor c, at::Tensor gates, at::Tensor weight_hh,
+                           at::Tensor peephole, at::Tensor sizes) {
   check_inputs(gates, weight_hh, peephole, sizes);
   TORCH_CHECK(grad_h.is_contiguous() && h.is_contiguous() && c.is_contiguous(), "grad_h, h and c must be contiguous");
   const int64_t B = gates.size(0), H = gates.size(1), W = gates.size(2), D = gates.size(3), N = gates.size(4) / 5;
   auto grad_z = at::empty_like(gates);
   auto grad_c = at::empty_like(c);  // scratch: written at each position before its predecessors read it
-  auto grad_weight_hh = at::zeros_like(weight_hh);
-  auto grad_peephole = at::zeros_like(peephole);
   // weight_hh transposed to (D, 5N, 2N) so that h-gradients are vector-matrix products too.
   auto weight_t = weight_hh.transpose(1, 2).contiguous();
   auto sizes_c = sizes.contiguous();
@@ -294,14 +302,13 @@ std::vector<at::Tensor> mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Ten
     Tensors<scalar_t> t{nullptr, nullptr, weight_t.data_ptr<scalar_t>(), peephole.data_ptr<scalar_t>(),
                         grad_h.data_ptr<scalar_t>(), h.data_ptr<scalar_t>(), c.data_ptr<scalar_t>(),
                         gates.data_ptr<scalar_t>(), grad_z.data_ptr<scalar_t>(), grad_c.data_ptr<scalar_t>(),
-                        grad_weight_hh.data_ptr<scalar_t>(), grad_peephole.data_ptr<scalar_t>(),
                         sizes_c.data_ptr<int64_t>(), H, W, D, N};
     HWR_SCAN_DISPATCH(backward_scan, scalar_t, N, t, B)
   });
-  return {grad_z, grad_weight_hh, grad_peephole};
+  return grad_z;
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &mdlstm_forward, "MDLSTM scans, forward: (h, c, gates)");
-  m.def("backward", &mdlstm_backward, "MDLSTM scans, backward: gradients of (z, weight_hh, peephole)");
+  m.def("backward", &mdlstm_backward, "MDLSTM scans, backward: the gradient of z");
 }

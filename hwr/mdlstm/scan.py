@@ -12,8 +12,9 @@ A kernel's ``forward`` returns ``h, c, gates`` in the same layout (gates after
 their nonlinearity; everything zero outside each image) and its ``backward``
 turns the gradient of ``h`` into the gradients of ``z``, ``weight_hh`` and
 ``peephole``. The weight gradients need no recurrence: they are sums over all
-pixels of products of saved states with ``dz``, which the wavefront computes
-from whole tensors and the compiled kernel accumulates on the way.
+pixels of products of saved states with ``dz``, which both kernels compute from
+whole tensors with :func:`recurrent_weight_grads` (one large matrix product
+instead of a rank-1 update at every pixel).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -61,3 +63,40 @@ def scan(
 ) -> Tensor:
     """All scans of all images; returns ``h`` of shape ``(B, H, W, D, N)``."""
     return _Scan.apply(z.contiguous(), weight_hh.contiguous(), peephole.contiguous(), sizes, kernel)
+
+
+def predecessors(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Each scan's vertical and horizontal predecessor values of a ``(B, H, W, D, F)`` tensor.
+
+    Scans 0, 1 come from above, 2, 3 from below; scans 0, 2 from the left, 1, 3
+    from the right. Values outside the batch are zero, and outside each image
+    they are zero already.
+    """
+    from_above = F.pad(x, (0, 0, 0, 0, 0, 0, 1, 0))[:, :-1]
+    from_below = F.pad(x, (0, 0, 0, 0, 0, 0, 0, 1))[:, 1:]
+    from_left = F.pad(x, (0, 0, 0, 0, 1, 0))[:, :, :-1]
+    from_right = F.pad(x, (0, 0, 0, 0, 0, 1))[:, :, 1:]
+    vertical = torch.cat([from_above[:, :, :, :2], from_below[:, :, :, 2:]], dim=3)
+    horizontal = torch.stack(
+        [from_left[:, :, :, 0], from_right[:, :, :, 1], from_left[:, :, :, 2], from_right[:, :, :, 3]], dim=3
+    )
+    return vertical, horizontal
+
+
+def recurrent_weight_grads(h: Tensor, c: Tensor, grad_z: Tensor) -> tuple[Tensor, Tensor]:
+    """Gradients of ``weight_hh`` and ``peephole`` from the saved states and ``dz``."""
+    n = h.shape[-1]
+    h_pred = torch.cat(predecessors(h), dim=-1)
+    grad_weight_hh = torch.einsum("bhwdk,bhwdg->dkg", h_pred, grad_z)
+    c_up, c_left = predecessors(c)
+    da_i, da_f1, da_f2, da_o, _ = grad_z.split(n, dim=-1)
+    grad_peephole = torch.stack(
+        [
+            (da_i * (c_up + c_left)).sum((0, 1, 2)),
+            (da_f1 * c_up).sum((0, 1, 2)),
+            (da_f2 * c_left).sum((0, 1, 2)),
+            (da_o * c).sum((0, 1, 2)),
+        ],
+        dim=1,
+    )
+    return grad_weight_hh, grad_peephole

@@ -13,8 +13,9 @@ as zeros without special cases.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from hwr.mdlstm.scan import recurrent_weight_grads
 
 
 def _unskewed_view(skewed: Tensor, height: int, width: int) -> Tensor:
@@ -75,43 +76,6 @@ def _to_scan_layout(x: Tensor, index: Tensor) -> Tensor:
 def _to_image_layout(x: Tensor, index: Tensor) -> Tensor:
     """Top-left scans ``(D, B, H, W, F)`` -> image layout ``(B, H, W, D, F)``."""
     return _flip_corners(x, index).permute(1, 2, 3, 0, 4).contiguous()
-
-
-def predecessors(x: Tensor) -> tuple[Tensor, Tensor]:
-    """Each scan's vertical and horizontal predecessor values of a ``(B, H, W, D, F)`` tensor.
-
-    Scans 0, 1 come from above, 2, 3 from below; scans 0, 2 from the left, 1, 3
-    from the right. Values outside the batch are zero, and outside each image
-    they are zero already.
-    """
-    from_above = F.pad(x, (0, 0, 0, 0, 0, 0, 1, 0))[:, :-1]
-    from_below = F.pad(x, (0, 0, 0, 0, 0, 0, 0, 1))[:, 1:]
-    from_left = F.pad(x, (0, 0, 0, 0, 1, 0))[:, :, :-1]
-    from_right = F.pad(x, (0, 0, 0, 0, 0, 1))[:, :, 1:]
-    vertical = torch.cat([from_above[:, :, :, :2], from_below[:, :, :, 2:]], dim=3)
-    horizontal = torch.stack(
-        [from_left[:, :, :, 0], from_right[:, :, :, 1], from_left[:, :, :, 2], from_right[:, :, :, 3]], dim=3
-    )
-    return vertical, horizontal
-
-
-def recurrent_weight_grads(h: Tensor, c: Tensor, grad_z: Tensor) -> tuple[Tensor, Tensor]:
-    """Gradients of ``weight_hh`` and ``peephole`` from the saved states and ``dz``."""
-    n = h.shape[-1]
-    h_pred = torch.cat(predecessors(h), dim=-1)
-    grad_weight_hh = torch.einsum("bhwdk,bhwdg->dkg", h_pred, grad_z)
-    c_up, c_left = predecessors(c)
-    da_i, da_f1, da_f2, da_o, _ = grad_z.split(n, dim=-1)
-    grad_peephole = torch.stack(
-        [
-            (da_i * (c_up + c_left)).sum((0, 1, 2)),
-            (da_f1 * c_up).sum((0, 1, 2)),
-            (da_f2 * c_left).sum((0, 1, 2)),
-            (da_o * c).sum((0, 1, 2)),
-        ],
-        dim=1,
-    )
-    return grad_weight_hh, grad_peephole
 
 
 def _diagonal_rows(k: int, height: int, width: int) -> tuple[int, int]:
