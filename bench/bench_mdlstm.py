@@ -1,11 +1,13 @@
-"""Speed of the Graves 2009 network per MDLSTM backend: forward and forward+backward.
+"""Speed of a network per MDLSTM backend: forward and forward+backward.
 
 Prints a Markdown table: ms per batch, lines/s, and GFLOP/s achieved, for batch 1
-and 16, heights 64 and 128, width 1024. FLOPs count the multiply-adds of every
-matmul (input projections, recurrences, subsampling, output) as 2 each; backward
-is counted as twice the forward. Run it with nothing else busy on the machine:
+and 16, heights 64 and 128, width 1024. The network is Graves 2009's, or with
+``--model`` that of a model file (e.g. the shipped one, with random weights).
+FLOPs count the multiply-adds of every matmul and convolution (input projections,
+recurrences, subsampling, output) as 2 each; backward is counted as twice the
+forward. Run it with nothing else busy on the machine:
 
-    python bench/bench_mdlstm.py [--threads 1] [--backends wavefront compiled]
+    python bench/bench_mdlstm.py [--threads 1] [--backends wavefront compiled] [--model M]
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
 
+from hwr.model_file import load_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 from hwr.threads import configure_threads
 
@@ -24,9 +28,12 @@ NUM_CLASSES = 80
 
 def forward_flops(config: NetworkConfig, height: int, width: int) -> int:
     """Matmul FLOPs of one forward pass over one ``height`` x ``width`` line."""
-    flops = 0
-    (bh, bw), features = config.input_block, config.input_block[0] * config.input_block[1]
-    h, w = -(-height // bh), -(-width // bw)
+    flops, h, w, channels = 0, height, width, 1
+    for out, (ph, pw) in zip(config.conv_channels, config.conv_pools):
+        flops += h * w * 2 * 9 * channels * out
+        h, w, channels = -(-h // ph), -(-w // pw), out
+    (bh, bw), features = config.input_block, config.input_block[0] * config.input_block[1] * channels
+    h, w = -(-h // bh), -(-w // bw)
     for level, hidden in enumerate(config.hidden_sizes):
         gates = 5 * hidden
         flops += h * w * 4 * 2 * (features + 2 * hidden) * gates
@@ -59,12 +66,16 @@ def main() -> None:
     parser.add_argument("--heights", nargs="+", type=int, default=[64, 128])
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per cell")
+    parser.add_argument("--model", type=Path, help="benchmark this model file's network instead")
     args = parser.parse_args()
     configure_threads(args.threads)
     torch.manual_seed(0)
-    config = NetworkConfig(num_classes=NUM_CLASSES)
+    if args.model:
+        config, name = load_model(args.model).network.config, f"{args.model.name} network"
+    else:
+        config, name = NetworkConfig(num_classes=NUM_CLASSES), "Graves 2009 network"
     net = MDLSTMNetwork(config)
-    print(f"Graves 2009 network, {NUM_CLASSES} classes: {net.num_parameters():,} weights; "
+    print(f"{name}, {config.num_classes} classes: {net.num_parameters():,} weights; "
           f"torch {torch.__version__}, {args.threads} thread(s)\n")
     print(
         "| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) "

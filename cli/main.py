@@ -195,6 +195,12 @@ def train(
     dropout: Annotated[
         str | None, typer.Option(help="Dropout on each MDLSTM level's output while training, e.g. 0,0.25,0.25; default: none.")
     ] = None,
+    conv: Annotated[
+        str | None, typer.Option(help="Channels of 3x3 convolutions (+ ReLU, max-pooling) before the first MDLSTM level, e.g. 16,32,48; default: none (Graves).")
+    ] = None,
+    conv_pools: Annotated[
+        str | None, typer.Option(help="Max-pooling window after each convolution, HxW each (1x1: none), e.g. 2x2,2x2,2x1.")
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
@@ -225,6 +231,8 @@ def train(
         "input_block": parse_blocks(input_block, "--input-block")[0],
         "subsample_blocks": parse_blocks(subsample_blocks, "--subsample-blocks"),
         "dropout": parse_list(dropout, "--dropout", float) if dropout is not None else None,
+        "conv_channels": parse_list(conv, "--conv") if conv is not None else (),
+        "conv_pools": parse_blocks(conv_pools, "--conv-pools") if conv_pools is not None else (),
     }
     config = TrainConfig(
         epochs=epochs,

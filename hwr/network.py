@@ -5,6 +5,13 @@ MDLSTM layer; between layers a feed-forward tanh layer (no bias, so padding
 stays zero) maps each block of the previous output to one vector; the top
 layer's output is summed over the height, giving one vector per column, and a
 linear layer gives the class scores for CTC (class 0 is the blank).
+
+Optionally, as in Voigtlaender et al. (2016), convolutions come first: each is a
+3x3 convolution, ReLU and max-pooling. They do the cheap low-level work on the
+full-resolution image, so the (serial, costly) MDLSTM scans run on a grid a few
+rows high. Outputs outside each image are zeroed after every convolution; with
+ReLU (outputs >= 0) a pooling window that overlaps the padding then takes the
+same maximum as on the image alone, so a line's result never depends on its batch.
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ class NetworkConfig:
 
     num_classes: int
     """Characters in the alphabet; the output has one more (the CTC blank, index 0)."""
+    conv_channels: tuple[int, ...] = ()
+    """Output channels of each 3x3 convolution (+ ReLU + max-pooling) before the first
+    MDLSTM level; empty (Graves) feeds pixel blocks straight in."""
+    conv_pools: tuple[Block, ...] = ()
+    """Max-pooling window after each convolution; ``(1, 1)`` is none."""
     input_block: Block = (4, 3)
     hidden_sizes: tuple[int, ...] = (2, 10, 50)
     """Cells per scan direction of each MDLSTM level."""
@@ -62,13 +74,19 @@ class NetworkConfig:
             raise ValueError(
                 f"dropout needs one rate in [0, 1) per MDLSTM level ({len(self.hidden_sizes)}), got {self.dropout}"
             )
-        for block in (self.input_block, *self.subsample_blocks):
+        if len(self.conv_pools) != len(self.conv_channels) or min(self.conv_channels, default=1) < 1:
+            raise ValueError(
+                f"each convolution needs >= 1 channels and one pooling window, got channels "
+                f"{self.conv_channels} and pools {self.conv_pools}"
+            )
+        for block in (*self.conv_pools, self.input_block, *self.subsample_blocks):
             if len(block) != 2 or min(block) < 1:
                 raise ValueError(f"a block is (height, width) with both >= 1, got {block}")
 
     @property
     def blocks(self) -> tuple[Block, ...]:
-        return (self.input_block, *self.subsample_blocks)
+        """Every reduction of the image, in order: pooling windows, input block, subsampling blocks."""
+        return (*self.conv_pools, self.input_block, *self.subsample_blocks)
 
     @property
     def width_reduction(self) -> int:
@@ -90,11 +108,12 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         values = checked_fields(cls, data, "network")
-        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout"):
+        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout", "conv_channels"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
-        if "subsample_blocks" in values:
-            values["subsample_blocks"] = tuple(tuple(b) for b in values["subsample_blocks"])
+        for key in ("subsample_blocks", "conv_pools"):
+            if key in values:
+                values[key] = tuple(tuple(b) for b in values[key])
         return cls(**values)
 
 
@@ -105,8 +124,20 @@ def to_blocks(x: Tensor, sizes: Tensor, block: Block) -> tuple[Tensor, Tensor]:
     x = F.pad(x, (0, 0, 0, -w % bw, 0, -h % bh))
     hh, ww = x.shape[1] // bh, x.shape[2] // bw
     x = x.view(b, hh, bh, ww, bw, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hh, ww, bh * bw * c)
+    return x, shrink(sizes, block)
+
+
+def shrink(sizes: Tensor, block: Block) -> Tensor:
+    """Real sizes ``(B, 2)`` after cutting into ``block``s: partial blocks at the edges count."""
     block_t = torch.tensor(block, device=sizes.device)
-    return x, torch.div(sizes + block_t - 1, block_t, rounding_mode="floor")
+    return torch.div(sizes + block_t - 1, block_t, rounding_mode="floor")
+
+
+def inside(sizes: Tensor, height: int, width: int) -> Tensor:
+    """``(B, 1, height, width)`` mask: 1 within each image's real ``(height, width)``, else 0."""
+    rows = torch.arange(height, device=sizes.device) < sizes[:, :1]
+    cols = torch.arange(width, device=sizes.device) < sizes[:, 1:]
+    return (rows[:, :, None] & cols[:, None, :]).unsqueeze(1)
 
 
 class MDLSTMNetwork(nn.Module):
@@ -117,7 +148,17 @@ class MDLSTMNetwork(nn.Module):
         self.config = config
         self.mdlstm = nn.ModuleList()
         self.subsample = nn.ModuleList()
-        features = config.input_block[0] * config.input_block[1]
+        self.convs = nn.ModuleList()
+        channels = 1
+        for out in config.conv_channels:
+            conv = nn.Conv2d(channels, out, kernel_size=3, padding=1)
+            # He initialisation keeps the signal's scale through ReLU layers; torch's default
+            # shrinks it ~3x per layer, and a stack of them starts too faint to learn from.
+            nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
+            nn.init.zeros_(conv.bias)
+            self.convs.append(conv)
+            channels = out
+        features = config.input_block[0] * config.input_block[1] * channels
         for level, hidden in enumerate(config.hidden_sizes):
             self.mdlstm.append(MDLSTM2d(features, hidden, peepholes=config.peepholes))
             features = 4 * hidden
@@ -141,7 +182,15 @@ class MDLSTMNetwork(nn.Module):
 
         Returns: log-probabilities ``(T, B, num_classes + 1)`` and frame counts ``(B,)``.
         """
-        x, sizes = to_blocks(images.unsqueeze(-1), sizes, self.config.input_block)
+        x = images.unsqueeze(1)
+        for conv, pool in zip(self.convs, self.config.conv_pools):
+            # Channels-last: torch's CPU convolutions and pooling are faster in it (pooling
+            # ~2x), and the MDLSTM levels take (B, H, W, C) anyway.
+            x = F.relu(conv(x)).contiguous(memory_format=torch.channels_last)
+            x = x * inside(sizes, x.shape[2], x.shape[3])
+            if pool != (1, 1):
+                x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
+        x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):
             x = self.dropout[level](mdlstm(x, sizes, backend=backend))  # zeros stay zero
             if level < len(self.subsample):

@@ -1,4 +1,5 @@
-"""The Graves hierarchy: shapes, weight count, frame counts, batching, config round trip, CTC."""
+"""The Graves hierarchy (and its convolutional front end): shapes, weight count, frame counts,
+batching, config round trip, CTC."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import pytest
 import torch
 
 from hwr.network import MDLSTMNetwork, NetworkConfig, to_blocks
+
+CONV = {"conv_channels": (3, 4), "conv_pools": ((2, 2), (1, 2)), "input_block": (2, 1),
+        "hidden_sizes": (2, 3), "subsample_sizes": (4,), "subsample_blocks": ((2, 1),)}
+"""A small convolutional front end: 3x3 conv, pool 2x2, conv, pool 1x2, then two MDLSTM levels."""
 from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
 
@@ -46,11 +51,25 @@ def test_output_shapes_and_lengths(backend):
     torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(log_probs.shape[:2]))
 
 
+def test_convolutions_count_in_the_frame_budget():
+    config = NetworkConfig(num_classes=5, **CONV)
+    assert config.width_reduction == 4 and config.height_reduction == 8
+    net = MDLSTMNetwork(config)
+    sizes = torch.tensor([[32, 101], [17, 9], [32, 1]])
+    log_probs, lengths = net(torch.rand(3, 32, 101), sizes)
+    assert log_probs.shape[0] == config.output_length(101) == 26  # ceil(ceil(101/2)/2)
+    assert lengths.tolist() == [26, 3, 1]
+
+
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-def test_each_line_of_a_padded_batch_equals_that_line_alone(backend):
+@pytest.mark.parametrize("front", ["graves", "conv"])
+def test_each_line_of_a_padded_batch_equals_that_line_alone(backend, front):
     require_backend(backend)
     torch.manual_seed(0)
-    net = MDLSTMNetwork(NetworkConfig(num_classes=5, hidden_sizes=(2, 3, 4))).double()
+    layers = {"hidden_sizes": (2, 3, 4)} if front == "graves" else CONV
+    net = MDLSTMNetwork(NetworkConfig(num_classes=5, **layers)).double()
+    for conv in net.convs:  # biases pushed negative: ReLU zeros appear inside the images too
+        torch.nn.init.uniform_(conv.bias, -0.3, 0.1)
     shapes = [(40, 130), (33, 70), (17, 9)]
     images = torch.zeros(3, 40, 130, dtype=torch.float64)
     for b, (h, w) in enumerate(shapes):
@@ -64,10 +83,11 @@ def test_each_line_of_a_padded_batch_equals_that_line_alone(backend):
 
 
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-def test_ctc_loss_backpropagates_to_every_weight(backend):
+@pytest.mark.parametrize("front", ["graves", "conv"])
+def test_ctc_loss_backpropagates_to_every_weight(backend, front):
     require_backend(backend)
     torch.manual_seed(0)
-    net = MDLSTMNetwork(NetworkConfig(num_classes=4))
+    net = MDLSTMNetwork(NetworkConfig(num_classes=4, **({} if front == "graves" else CONV)))
     images, sizes = torch.rand(2, 32, 200), torch.tensor([[32, 200], [30, 150]])
     log_probs, lengths = net(images, sizes, backend=backend)
     targets = torch.tensor([1, 2, 3, 4, 2, 2])
@@ -99,9 +119,12 @@ def test_dropout_thins_each_level_in_training_only_and_keeps_padding_zero():
     assert (dropped[1, 5:] == 0).all() and (dropped[1, :, 10:] == 0).all()  # outside the 2nd image
 
 
-def test_config_round_trips_through_json():
-    config = NetworkConfig(num_classes=80, input_block=(2, 2), hidden_sizes=(4, 8), subsample_sizes=(16,),
-                           subsample_blocks=((2, 4),), peepholes=False, dropout=(0.0, 0.5))
+@pytest.mark.parametrize("layers", [
+    {"input_block": (2, 2), "hidden_sizes": (4, 8), "subsample_sizes": (16,), "subsample_blocks": ((2, 4),)},
+    CONV,
+])
+def test_config_round_trips_through_json(layers):
+    config = NetworkConfig(num_classes=80, peepholes=False, dropout=(0.0, 0.5), **layers)
     assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
@@ -113,6 +136,9 @@ def test_config_round_trips_through_json():
         ({"num_classes": 5, "input_block": (0, 3)}, "block"),
         ({"num_classes": 5, "dropout": (0.1, 0.2)}, "one rate in \\[0, 1\\) per MDLSTM level \\(3\\)"),
         ({"num_classes": 5, "dropout": (0.1, 0.2, 1.0)}, "dropout"),
+        ({"num_classes": 5, "conv_channels": (8, 16), "conv_pools": ((2, 2),)}, "one pooling window"),
+        ({"num_classes": 5, "conv_channels": (0,), "conv_pools": ((2, 2),)}, ">= 1 channels"),
+        ({"num_classes": 5, "conv_channels": (8,), "conv_pools": ((2, 0),)}, "block"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_message(kwargs, message):
