@@ -11,7 +11,9 @@ if [ ! -f "$data/lines.tsv" ]; then
   echo "error: $data/lines.tsv: not found; give the data set's folder as the first argument" >&2
   exit 1
 fi
-hwr train "$data/lines.tsv" -o "$out" --threads 1 \
-  --height 48 --input-block 2x2 --hidden 2,10,50 --subsample 12,40 --subsample-blocks 4x2,4x1 \
-  --dropout 0,0.25,0.25 --learning-rate 3e-3 --lr-patience 6 --patience 20 --epochs 85
+# Two threads: run it on an otherwise idle 2-core machine (see README, "Threads").
+hwr train "$data/lines.tsv" -o "$out" --threads 2 \
+  --height 64 --conv 16,32,48 --conv-pools 2x2,2x2,2x1 --input-block 2x1 \
+  --hidden 32,64 --subsample 128 --subsample-blocks 2x1 --dropout 0,0.25 \
+  --learning-rate 3e-3 --lr-patience 6 --patience 20 --epochs 53
 hwr evaluate "$data/lines.tsv" --split test -m "$out/best.safetensors" --report "$out/test_report.csv"
