@@ -111,7 +111,7 @@ class CompiledKernel:
         peephole: Tensor,
         sizes: Tensor,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        grad_z = self._module.backward(grad_h, h, c, gates, weight_hh, peephole, sizes)
+        grad_z = self._module.backward(grad_h, c, gates, weight_hh, peephole, sizes)
         return grad_z, *recurrent_weight_grads(h, c, grad_z)
 
 

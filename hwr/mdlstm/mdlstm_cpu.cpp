@@ -145,7 +145,7 @@ void zero_outside(T* x, int64_t b, int64_t d, int64_t hb, int64_t wb, int64_t H,
 
 }  // namespace
 
-// Both kernels run one direction per task; within it, all images advance i// The scans, one (image, direction) pair at a time. NC is the hidden size when it
+// The scans, one (image, direction) pair at a time. NC is the hidden size when it
 // is known at compile time (0 otherwise): for the small layers, fully unrolled
 // gate loops are several times faster than loops of run-time length.
 
@@ -288,10 +288,10 @@ std::vector<at::Tensor> mdlstm_forward(at::Tensor z, at::Tensor weight_hh, at::T
   return {h, c, gates};
 }
 
-at::Tensor mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Tensor c, at::Tensor gates, at::Tensor weight_hh,
+at::Tensor mdlstm_backward(at::Tensor grad_h, at::Tensor c, at::Tensor gates, at::Tensor weight_hh,
                            at::Tensor peephole, at::Tensor sizes) {
   check_inputs(gates, weight_hh, peephole, sizes);
-  TORCH_CHECK(grad_h.is_contiguous() && h.is_contiguous() && c.is_contiguous(), "grad_h, h and c must be contiguous");
+  TORCH_CHECK(grad_h.is_contiguous() && c.is_contiguous(), "grad_h and c must be contiguous");
   const int64_t B = gates.size(0), H = gates.size(1), W = gates.size(2), D = gates.size(3), N = gates.size(4) / 5;
   auto grad_z = at::empty_like(gates);
   auto grad_c = at::empty_like(c);  // scratch: written at each position before its predecessors read it
@@ -300,7 +300,7 @@ at::Tensor mdlstm_backward(at::Tensor grad_h, at::Tensor h, at::Tensor c, at::Te
   auto sizes_c = sizes.contiguous();
   AT_DISPATCH_FLOATING_TYPES(gates.scalar_type(), "mdlstm_backward", [&] {
     Tensors<scalar_t> t{nullptr, nullptr, weight_t.data_ptr<scalar_t>(), peephole.data_ptr<scalar_t>(),
-                        grad_h.data_ptr<scalar_t>(), h.data_ptr<scalar_t>(), c.data_ptr<scalar_t>(),
+                        grad_h.data_ptr<scalar_t>(), nullptr, c.data_ptr<scalar_t>(),
                         gates.data_ptr<scalar_t>(), grad_z.data_ptr<scalar_t>(), grad_c.data_ptr<scalar_t>(),
                         sizes_c.data_ptr<int64_t>(), H, W, D, N};
     HWR_SCAN_DISPATCH(backward_scan, scalar_t, N, t, B)
