@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from hwr.mdlstm import MDLSTM2d
 from hwr.mdlstm.layer import Backend
+from hwr.mdlstm.scan import inside_mask
 from hwr.settings import checked_fields
 
 Block = tuple[int, int]
@@ -133,13 +134,6 @@ def shrink(sizes: Tensor, block: Block) -> Tensor:
     return torch.div(sizes + block_t - 1, block_t, rounding_mode="floor")
 
 
-def inside(sizes: Tensor, height: int, width: int) -> Tensor:
-    """``(B, 1, height, width)`` mask: 1 within each image's real ``(height, width)``, else 0."""
-    rows = torch.arange(height, device=sizes.device) < sizes[:, :1]
-    cols = torch.arange(width, device=sizes.device) < sizes[:, 1:]
-    return (rows[:, :, None] & cols[:, None, :]).unsqueeze(1)
-
-
 class MDLSTMNetwork(nn.Module):
     """Line images ``(B, H, W)`` (ink high, zero padding) -> CTC log-probabilities ``(T, B, K+1)``."""
 
@@ -187,7 +181,7 @@ class MDLSTMNetwork(nn.Module):
             # Channels-last: torch's CPU convolutions and pooling are faster in it (pooling
             # ~2x), and the MDLSTM levels take (B, H, W, C) anyway.
             x = F.relu(conv(x)).contiguous(memory_format=torch.channels_last)
-            x = x * inside(sizes, x.shape[2], x.shape[3])
+            x = x * inside_mask(sizes, x.shape[2], x.shape[3]).unsqueeze(1)
             if pool != (1, 1):
                 x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
         x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)

@@ -65,6 +65,13 @@ def scan(
     return _Scan.apply(z.contiguous(), weight_hh.contiguous(), peephole.contiguous(), sizes, kernel)
 
 
+def inside_mask(sizes: Tensor, height: int, width: int) -> Tensor:
+    """``(B, height, width)`` bool: True within each image's real ``(height, width)``."""
+    rows = torch.arange(height, device=sizes.device) < sizes[:, :1]
+    cols = torch.arange(width, device=sizes.device) < sizes[:, 1:]
+    return rows[:, :, None] & cols[:, None, :]
+
+
 def predecessors(x: Tensor) -> tuple[Tensor, Tensor]:
     """Each scan's vertical and horizontal predecessor values of a ``(B, H, W, D, F)`` tensor.
 

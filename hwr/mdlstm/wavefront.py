@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from hwr.mdlstm.scan import recurrent_weight_grads
+from hwr.mdlstm.scan import inside_mask, recurrent_weight_grads
 
 
 def _unskewed_view(skewed: Tensor, height: int, width: int) -> Tensor:
@@ -36,10 +36,7 @@ def _skew(x: Tensor, pad: int = 0) -> Tensor:
 
 def _skewed_mask(sizes: Tensor, height: int, width: int, dtype: torch.dtype) -> Tensor:
     """``(1, B, H, K, 1)`` skewed indicator of the positions inside each image."""
-    rows = torch.arange(height, device=sizes.device) < sizes[:, :1]
-    cols = torch.arange(width, device=sizes.device) < sizes[:, 1:]
-    inside = (rows[:, :, None] & cols[:, None, :]).to(dtype)
-    return _skew(inside[None, :, :, :, None])
+    return _skew(inside_mask(sizes, height, width).to(dtype)[None, :, :, :, None])
 
 
 def corner_index(sizes: Tensor, height: int, width: int) -> Tensor:
