@@ -4,7 +4,7 @@ Prints a Markdown table: ms per batch, lines/s, and GFLOP/s achieved, for batch 
 and 16, heights 64 and 128, width 1024. The network is Graves 2009's, or with
 ``--model`` that of a model file (e.g. the shipped one, with random weights).
 FLOPs count the multiply-adds of every matmul and convolution (input projections,
-recurrences, subsampling, output) as 2 each; backward is counted as twice the
+recurrences, subsampling, 1-D LSTMs, output) as 2 each; backward is counted as twice the
 forward. Run it with nothing else busy on the machine:
 
     python bench/bench_mdlstm.py [--threads 1] [--backends wavefront compiled] [--model M]
@@ -43,6 +43,9 @@ def forward_flops(config: NetworkConfig, height: int, width: int) -> int:
             h, w = -(-h // bh), -(-w // bw)
             flops += h * w * 2 * bh * bw * features * config.subsample_sizes[level]
             features = config.subsample_sizes[level]
+    for hidden in config.sequence_lstm:  # two directions, four gates
+        flops += w * 2 * 2 * (features + hidden) * 4 * hidden
+        features = 2 * hidden
     return flops + w * 2 * features * (config.num_classes + 1)
 
 

@@ -201,6 +201,12 @@ def train(
     conv_pools: Annotated[
         str | None, typer.Option(help="Max-pooling window after each convolution, HxW each (1x1: none), e.g. 2x2,2x2,2x1.")
     ] = None,
+    sequence_lstm: Annotated[
+        str | None, typer.Option(help="Cells per direction of bidirectional 1-D LSTM layers over the collapsed sequence, e.g. 128,128; default: none (Graves).")
+    ] = None,
+    sequence_dropout: Annotated[
+        float, typer.Option(min=0, max=0.99, help="Dropout on the input of each 1-D LSTM layer and of the output layer.")
+    ] = 0.0,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
@@ -233,6 +239,8 @@ def train(
         "dropout": parse_list(dropout, "--dropout", float) if dropout is not None else None,
         "conv_channels": parse_list(conv, "--conv") if conv is not None else (),
         "conv_pools": parse_blocks(conv_pools, "--conv-pools") if conv_pools is not None else (),
+        "sequence_lstm": parse_list(sequence_lstm, "--sequence-lstm") if sequence_lstm is not None else (),
+        "sequence_dropout": sequence_dropout,
     }
     config = TrainConfig(
         epochs=epochs,

@@ -13,6 +13,9 @@ from hwr.network import MDLSTMNetwork, NetworkConfig, to_blocks
 CONV = {"conv_channels": (3, 4), "conv_pools": ((2, 2), (1, 2)), "input_block": (2, 1),
         "hidden_sizes": (2, 3), "subsample_sizes": (4,), "subsample_blocks": ((2, 1),)}
 """A small convolutional front end: 3x3 conv, pool 2x2, conv, pool 1x2, then two MDLSTM levels."""
+SEQUENCE = {**CONV, "sequence_lstm": (3, 2)}
+"""As CONV, with two bidirectional 1-D LSTM layers over the collapsed sequence."""
+LAYERS = {"graves": {"hidden_sizes": (2, 3, 4)}, "conv": CONV, "sequence": SEQUENCE}
 from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
 
@@ -62,12 +65,11 @@ def test_convolutions_count_in_the_frame_budget():
 
 
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-@pytest.mark.parametrize("front", ["graves", "conv"])
-def test_each_line_of_a_padded_batch_equals_that_line_alone(backend, front):
+@pytest.mark.parametrize("layers", LAYERS)
+def test_each_line_of_a_padded_batch_equals_that_line_alone(backend, layers):
     require_backend(backend)
     torch.manual_seed(0)
-    layers = {"hidden_sizes": (2, 3, 4)} if front == "graves" else CONV
-    net = MDLSTMNetwork(NetworkConfig(num_classes=5, **layers)).double()
+    net = MDLSTMNetwork(NetworkConfig(num_classes=5, **LAYERS[layers])).double()
     for conv in net.convs:  # biases pushed negative: ReLU zeros appear inside the images too
         torch.nn.init.uniform_(conv.bias, -0.3, 0.1)
     shapes = [(40, 130), (33, 70), (17, 9)]
@@ -83,11 +85,11 @@ def test_each_line_of_a_padded_batch_equals_that_line_alone(backend, front):
 
 
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-@pytest.mark.parametrize("front", ["graves", "conv"])
-def test_ctc_loss_backpropagates_to_every_weight(backend, front):
+@pytest.mark.parametrize("layers", LAYERS)
+def test_ctc_loss_backpropagates_to_every_weight(backend, layers):
     require_backend(backend)
     torch.manual_seed(0)
-    net = MDLSTMNetwork(NetworkConfig(num_classes=4, **({} if front == "graves" else CONV)))
+    net = MDLSTMNetwork(NetworkConfig(num_classes=4, **LAYERS[layers]))
     images, sizes = torch.rand(2, 32, 200), torch.tensor([[32, 200], [30, 150]])
     log_probs, lengths = net(images, sizes, backend=backend)
     targets = torch.tensor([1, 2, 3, 4, 2, 2])
@@ -119,9 +121,22 @@ def test_dropout_thins_each_level_in_training_only_and_keeps_padding_zero():
     assert (dropped[1, 5:] == 0).all() and (dropped[1, :, 10:] == 0).all()  # outside the 2nd image
 
 
+def test_sequence_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    config = NetworkConfig(num_classes=5, **SEQUENCE, sequence_dropout=0.5)
+    net = MDLSTMNetwork(config)
+    plain = MDLSTMNetwork(NetworkConfig(**{**config.to_dict(), "sequence_dropout": 0.0}))
+    plain.load_state_dict(net.state_dict())
+    images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [10, 20]])
+    assert not torch.equal(net(images, sizes)[0], net(images, sizes)[0])
+    net.eval()
+    torch.testing.assert_close(net(images, sizes)[0], plain(images, sizes)[0], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("layers", [
     {"input_block": (2, 2), "hidden_sizes": (4, 8), "subsample_sizes": (16,), "subsample_blocks": ((2, 4),)},
     CONV,
+    {**SEQUENCE, "sequence_dropout": 0.5},
 ])
 def test_config_round_trips_through_json(layers):
     config = NetworkConfig(num_classes=80, peepholes=False, dropout=(0.0, 0.5), **layers)
@@ -139,6 +154,8 @@ def test_config_round_trips_through_json(layers):
         ({"num_classes": 5, "conv_channels": (8, 16), "conv_pools": ((2, 2),)}, "one pooling window"),
         ({"num_classes": 5, "conv_channels": (0,), "conv_pools": ((2, 2),)}, ">= 1 channels"),
         ({"num_classes": 5, "conv_channels": (8,), "conv_pools": ((2, 0),)}, "block"),
+        ({"num_classes": 5, "sequence_lstm": (8, 0)}, ">= 1 cells"),
+        ({"num_classes": 5, "sequence_lstm": (8,), "sequence_dropout": 1.0}, "sequence dropout"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_message(kwargs, message):

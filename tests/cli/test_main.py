@@ -67,16 +67,17 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
     assert result.exit_code == 2 and "expected comma-separated integers" in result.output
 
 
-def test_train_with_convolutions_before_the_mdlstm(tmp_path):
+def test_train_with_convolutions_before_and_lstms_after_the_mdlstm(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 12, seed=1, valid_fraction=0.25, test_fraction=0.0)
     result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--conv", "4,4")
     assert result.exit_code == 1
     assert result.output.strip().startswith("error: each convolution needs >= 1 channels and one pooling window")
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY,
-                    "--conv", "4,6", "--conv-pools", "2x1,1x1")
+                    "--conv", "4,6", "--conv-pools", "2x1,1x1", "--sequence-lstm", "5,3", "--sequence-dropout", "0.5")
     assert result.exit_code == 0, result.output
     config = load_model(tmp_path / "m" / "best.safetensors").network.config
     assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1))
+    assert config.sequence_lstm == (5, 3) and config.sequence_dropout == 0.5
     result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", tmp_path / "m" / "best.safetensors")
     assert result.exit_code == 0, result.output
 
