@@ -204,6 +204,9 @@ class MDLSTMNetwork(nn.Module):
                 out = config.subsample_sizes[level]
                 self.subsample.append(nn.Linear(bh * bw * features, out, bias=False))
                 features = out
+        # The collapsed columns of a fresh network are faint (std ~0.03): normalised, the
+        # 1-D LSTMs see them at once; raw, training sat on the all-blank plateau for epochs.
+        self.sequence_norm = nn.LayerNorm(features) if config.sequence_lstm else nn.Identity()
         self.sequence = nn.ModuleList()
         for hidden in config.sequence_lstm:
             self.sequence.append(BidirectionalLSTM(features, hidden))
@@ -240,6 +243,7 @@ class MDLSTMNetwork(nn.Module):
                 x = torch.tanh(self.subsample[level](x))
         columns = x.sum(dim=1).transpose(0, 1)  # collapse: zero outside each image, so padding adds nothing
         lengths = sizes[:, 1]
+        columns = self.sequence_norm(columns)
         for lstm in self.sequence:
             columns = lstm(self.sequence_dropout(columns), lengths)
         log_probs = F.log_softmax(self.output(self.sequence_dropout(columns)), dim=-1)
