@@ -15,5 +15,5 @@ fi
 hwr train "$data/lines.tsv" -o "$out" --threads 2 \
   --height 64 --conv 16,32,48 --conv-pools 2x2,2x2,2x1 --input-block 2x1 \
   --hidden 32,64 --subsample 128 --subsample-blocks 2x1 --dropout 0,0.25 \
-  --learning-rate 3e-3 --lr-patience 6 --patience 20 --epochs 53
+  --learning-rate 3e-3 --lr-patience 6 --patience 20 --epochs 89
 hwr evaluate "$data/lines.tsv" --split test -m "$out/best.safetensors" --report "$out/test_report.csv"
