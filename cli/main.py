@@ -390,7 +390,7 @@ def evaluate(
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the synthetic data and the trained model.")] = Path("hwr-demo"),
     lines: Annotated[int, typer.Option(min=100, help="Synthetic lines to render (5% valid, 5% test).")] = 4400,
-    minutes: Annotated[float, typer.Option(min=0.1, help="Training time budget in minutes.")] = 10.0,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs to train.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed for data and training.")] = 0,
     threads: Threads = None,
 ) -> None:
@@ -398,7 +398,7 @@ def demo(
 
     configure_threads(threads)
     with ProgressBar() as progress:
-        result = run_demo(workdir, lines, minutes, seed, log=progress.log, progress=progress.update)
+        result = run_demo(workdir, lines, epochs, seed, log=progress.log, progress=progress.update)
     totals = result.totals
     typer.echo(f"test CER: {100 * totals.cer:.2f}%  WER: {100 * totals.wer:.2f}%  ({len(result.report)} lines "
                f"whose texts were not in training; model: {workdir / 'model' / 'best.safetensors'})")
