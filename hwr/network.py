@@ -211,7 +211,7 @@ class MDLSTMNetwork(nn.Module):
         for hidden in config.sequence_lstm:
             self.sequence.append(BidirectionalLSTM(features, hidden))
             features = 2 * hidden
-        self.sequence_dropout = nn.Dropout(config.sequence_dropout)
+        self.sequence_dropout = nn.Dropout(config.sequence_dropout) if config.sequence_dropout > 0 else nn.Identity()
         self.output = nn.Linear(features, config.num_classes + 1)
         self.dropout = nn.ModuleList(
             nn.Dropout(p) if p > 0 else nn.Identity() for p in config.dropout or [0.0] * len(config.hidden_sizes)
