@@ -174,6 +174,14 @@ class OptimizerChoice(str, Enum):
 DEFAULT_OPTIMIZER = OptimizerChoice(DEFAULT_TRAINING.optimizer)
 
 
+class ScheduleChoice(str, Enum):
+    plateau = "plateau"
+    cosine = "cosine"
+
+
+DEFAULT_SCHEDULE = ScheduleChoice(DEFAULT_TRAINING.schedule)
+
+
 @app.command()
 @reports_errors
 def train(
@@ -217,6 +225,12 @@ def train(
         int | None, typer.Option(min=1, help="Multiply the learning rate by --lr-factor after this many epochs without a better validation CER; default: never.")
     ] = DEFAULT_TRAINING.lr_patience,
     lr_factor: Annotated[float, typer.Option(min=0, max=1, help="Factor for --lr-patience.")] = DEFAULT_TRAINING.lr_factor,
+    schedule: Annotated[
+        ScheduleChoice, typer.Option(help="Learning rate: plateau (fixed, or lowered by --lr-patience) or cosine (falls every batch to 0 at the end of --epochs).")
+    ] = DEFAULT_SCHEDULE,
+    warmup_epochs: Annotated[
+        float, typer.Option(min=0, help="Ramp the learning rate up linearly from 0 over this many epochs first.")
+    ] = DEFAULT_TRAINING.warmup_epochs,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this much training time.")] = None,
     augment: Annotated[bool, typer.Option(help="Random affine, elastic, stroke-width and noise augmentation.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,
@@ -251,6 +265,8 @@ def train(
         patience=patience,
         lr_patience=lr_patience,
         lr_factor=lr_factor,
+        schedule=schedule.value,
+        warmup_epochs=warmup_epochs,
         max_minutes=max_minutes,
         seed=seed,
         augmentation=Augmentation() if augment else None,

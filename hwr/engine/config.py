@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from hwr.data.augmentation import Augmentation
 from hwr.settings import checked_fields
 
 Optimizer = Literal["adam", "rmsprop"]
+Schedule = Literal["plateau", "cosine"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class TrainConfig:
     """Multiply the learning rate by ``lr_factor`` after each run of this many epochs
     without a better validation CER (PyLaia's reduce-on-plateau); None keeps it fixed."""
     lr_factor: float = 0.5
+    schedule: Schedule = "plateau"
+    """``plateau``: the learning rate stays, or falls by ``lr_factor`` after ``lr_patience``
+    flat epochs; ``cosine``: it falls every batch along a half cosine to 0 at the end of
+    ``epochs`` (Loshchilov & Hutter 2017), so a run budgeted in epochs ends annealed
+    rather than waiting for a plateau that comes late."""
+    warmup_epochs: float = 0.0
+    """Ramp the learning rate linearly from 0 over this many epochs first (Goyal et al.
+    2017): a fresh network's first steps at the full rate can stall it on the all-blank output."""
     max_minutes: float | None = None
     """Stop (after the epoch that crosses it) once training has taken this long in total."""
     seed: int = 0
@@ -45,6 +55,21 @@ class TrainConfig:
             raise ValueError(f"lr_patience must be at least 1, got {self.lr_patience}")
         if not 0 < self.lr_factor < 1:
             raise ValueError(f"lr_factor must be between 0 and 1, got {self.lr_factor}")
+        if self.schedule not in ("plateau", "cosine"):
+            raise ValueError(f"schedule must be plateau or cosine, got {self.schedule!r}")
+        if self.schedule == "cosine" and self.lr_patience is not None:
+            raise ValueError("lr_patience only applies to the plateau schedule, not to cosine")
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs}")
+
+    def learning_rate_factor(self, epochs_done: float) -> float:
+        """The scheduled fraction of the peak learning rate after ``epochs_done`` (fractional) epochs."""
+        factor = 1.0
+        if self.warmup_epochs > 0:
+            factor = min(1.0, epochs_done / self.warmup_epochs)
+        if self.schedule == "cosine":
+            factor *= 0.5 * (1 + math.cos(math.pi * min(1.0, epochs_done / self.epochs)))
+        return factor
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

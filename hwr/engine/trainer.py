@@ -36,6 +36,8 @@ BEST, LAST, LOG, PLOT = "best.safetensors", "last.safetensors", "log.csv", "curv
 MAX_BAD_STEPS = 20
 """Consecutive non-finite losses after which training stops."""
 MAX_SKIPPED_FRACTION = 0.5
+PEAK_LR = "peak_lr"
+"""Optimizer group key: the learning rate the schedule scales (lowered by reduce-on-plateau)."""
 
 
 class TrainingError(RuntimeError):
@@ -147,6 +149,8 @@ class Trainer:
         optimizer = make_optimizer(self.model, config)
         if optimizer_state is not None:
             optimizer.load_state_dict(optimizer_state)
+        for group in optimizer.param_groups:  # checkpoints from before schedules lack it
+            group.setdefault(PEAK_LR, group["lr"])
         while state.epoch < config.epochs:
             if state.epoch - state.best_epoch >= config.patience and state.best_epoch > 0:
                 self.log(f"early stop: no better validation CER for {config.patience} epochs")
@@ -180,6 +184,7 @@ class Trainer:
                 save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
             elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
                 for group in optimizer.param_groups:
+                    group[PEAK_LR] *= config.lr_factor
                     group["lr"] *= config.lr_factor
                 self.log(f"no better validation CER for {config.lr_patience} epochs: "
                          f"learning rate now {optimizer.param_groups[0]['lr']:.3g}")
@@ -237,6 +242,9 @@ class Trainer:
                     )
                 continue
             loss.backward()
+            factor = config.learning_rate_factor(epoch + done / len(batches))
+            for group in optimizer.param_groups:
+                group["lr"] = group[PEAK_LR] * factor
             grad_norm = torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip_norm)
             if not torch.isfinite(grad_norm):
                 optimizer.zero_grad(set_to_none=True)

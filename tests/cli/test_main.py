@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import cli.main
 from cli.main import app
+from hwr.engine.checkpoint import load_checkpoint
 from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
@@ -112,11 +113,13 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     assert invoke("synth", tmp_path / "d", "--lines", 30, "--seed", 4, "--valid", 0.2, "--test", 0.2).exit_code == 0
     manifest = tmp_path / "d" / "lines.tsv"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
-                    "--dropout", "0,0.1", *TINY)
+                    "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5", *TINY)
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
     assert load_model(model).network.config.dropout == (0.0, 0.1)
+    config = load_checkpoint(tmp_path / "m" / "last.safetensors")[2].config
+    assert config.schedule == "cosine" and config.warmup_epochs == 0.5
 
     result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
     assert result.exit_code == 0, result.output

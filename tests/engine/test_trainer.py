@@ -136,3 +136,29 @@ def test_learning_rate_is_reduced_on_plateau_and_the_reduction_is_resumed(manife
     assert sum("learning rate now" in m for m in messages) == round(math.log2(1e-3 / lr))
     _, optimizer_state, _ = load_checkpoint(tmp_path / "last.safetensors")
     assert optimizer_state["param_groups"][0]["lr"] == pytest.approx(lr)  # resumed with the reduced rate
+
+
+def test_schedule_factor_warms_up_linearly_then_follows_a_half_cosine_to_zero():
+    config = TrainConfig(epochs=10, schedule="cosine", warmup_epochs=2)
+    assert config.learning_rate_factor(0.5) == pytest.approx(0.25 * 0.5 * (1 + math.cos(math.pi * 0.05)))
+    assert config.learning_rate_factor(5) == pytest.approx(0.5)
+    assert config.learning_rate_factor(10) == pytest.approx(0.0)
+    plateau = TrainConfig(epochs=10, warmup_epochs=2)
+    assert [plateau.learning_rate_factor(t) for t in (0.5, 1, 2, 7)] == pytest.approx([0.25, 0.5, 1, 1])
+    with pytest.raises(ValueError, match="lr_patience"):
+        TrainConfig(schedule="cosine", lr_patience=3)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        TrainConfig(epochs=3, warmup_epochs=3)
+
+
+def test_cosine_schedule_sets_the_rate_every_batch_and_resumes_exactly(manifest, tmp_path):
+    settings = {"schedule": "cosine", "warmup_epochs": 2, "learning_rate": 3e-3}
+    straight, _ = run(manifest, tmp_path / "straight", epochs=4, **settings)
+    # The last batch of epoch e is trained at the factor for e epochs done.
+    expected = [3e-3 * TrainConfig(epochs=4, **settings).learning_rate_factor(e) for e in (1, 2, 3, 4)]
+    assert [row["learning_rate"] for row in straight.history] == pytest.approx(expected)
+    assert expected[0] < expected[1] and expected[-1] == pytest.approx(0.0)  # warm-up, then the fall
+    stopped, _ = run(manifest, tmp_path / "resumed", epochs=4, max_minutes=1e-9, **settings)
+    assert stopped.epoch == 1
+    resumed, _ = run(manifest, tmp_path / "resumed", epochs=4, resume=True, **settings)
+    assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
