@@ -38,10 +38,13 @@ from hwr.data.readers import IMAGE_SUFFIXES, DatasetError, read_lines
 from hwr.demo import run_demo
 from hwr.engine.config import TrainConfig
 from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK
+from hwr.engine.language_model import add_language_model
+from hwr.engine.setup import split_sources
 from hwr.engine.setup import train as run_training
 from hwr.engine.trainer import TrainingError
 from hwr.evaluation import evaluate as run_evaluation
-from hwr.model_file import ModelFileError, load_model
+from hwr.decoders.beam import BeamSettings
+from hwr.model_file import ModelFileError, load_model, read_model_file, save_model
 from hwr.recognizer import transcribe_files
 from hwr.shipped import DEFAULT_MODEL
 from hwr.synth import generate_dataset
@@ -310,13 +313,21 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return paths
 
 
-def load_model_or_fail(model: Path):
+def load_model_or_fail(model: Path, use_language_model: bool = True):
     if not model.exists():
         if model == DEFAULT_MODEL:
             fail(f"{model}: the shipped default model is missing from this install; give one with --model")
         fail(f"{model}: model file not found")
-    return load_model(model)
+    loaded = load_model(model)
+    if not use_language_model:
+        loaded.language_model = None
+    return loaded
 
+
+UseLanguageModel = Annotated[
+    bool,
+    typer.Option(help="Decode with the model's language model (beam search) where it has one; --no-lm: greedy best path."),
+]
 
 ModelOption = Annotated[
     Path,
@@ -338,13 +349,14 @@ def transcribe(
     ] = OutputFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")] = None,
     batch_size: BatchSize = 16,
+    lm: UseLanguageModel = True,
     threads: Threads = None,
 ) -> None:
-    """Transcribe line images with greedy CTC decoding; unreadable images are reported and skipped."""
+    """Transcribe line images; unreadable images are reported and skipped."""
 
     configure_threads(threads)
     paths = expand_inputs(inputs)
-    recognizer = load_model_or_fail(model)
+    recognizer = load_model_or_fail(model, lm)
     results, problems = transcribe_files(recognizer, paths, batch_size)
     for problem in problems:
         warn(f"warning: {problem}, skipped")
@@ -375,6 +387,7 @@ def evaluate(
     split: Annotated[str | None, typer.Option(help="Only this split of a manifest with a split column (e.g. test).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a per-line CSV report here.")] = None,
     batch_size: BatchSize = 16,
+    lm: UseLanguageModel = True,
     threads: Threads = None,
 ) -> None:
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
@@ -382,7 +395,7 @@ def evaluate(
     configure_threads(threads)
     if not data.exists():
         fail(f"{data}: no such file or folder")
-    recognizer = load_model_or_fail(model)
+    recognizer = load_model_or_fail(model, lm)
     lines = read_lines(data, split)
     if not lines.lines:
         fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))
@@ -399,6 +412,43 @@ def evaluate(
     typer.echo(f"CER: {100 * totals.cer:.2f}% ({totals.char_edits} edits / {totals.chars} characters)")
     typer.echo(f"WER: {100 * totals.wer:.2f}% ({totals.word_edits} edits / {totals.words} words)")
     typer.echo("normalisation: Unicode NFC, whitespace runs collapsed, ends stripped; case and punctuation kept")
+
+
+@app.command(name="lm")
+@reports_errors
+def language_model(
+    data: Annotated[Path, typer.Argument(help="The training lines, as given to hwr train: their texts are counted.")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="The trained model (best.safetensors).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model with its language model.")],
+    valid: Annotated[Path | None, typer.Option(help="Validation lines to tune on, as for hwr train; default: see DATA.")] = None,
+    partition: Annotated[float, typer.Option(help="As for hwr train.")] = 0.9,
+    seed: Annotated[int, typer.Option(help="As for hwr train (it picks the partition).")] = 0,
+    order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 5,
+    weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.3,0.5,0.8",
+    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "0.5,1,2",
+    beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = BeamSettings().beam_width,
+    threads: Threads = None,
+) -> None:
+    """Add a character n-gram language model, counted on the training texts and tuned on validation CER."""
+
+    configure_threads(threads)
+    for path in (data, valid):
+        if path is not None and not path.exists():
+            fail(f"{path}: no such file or folder")
+    recognizer = load_model_or_fail(model, use_language_model=False)
+    train_lines, valid_lines = split_sources(data, valid, partition, seed)
+    with ProgressBar() as progress:
+        tuned, best, greedy = add_language_model(
+            recognizer, train_lines, valid_lines, order,
+            parse_list(weights, "--weights", float), parse_list(bonuses, "--bonuses", float),
+            BeamSettings(beam_width=beam_width), log=progress.log,
+        )
+    training = read_model_file(model)[1].get("training")  # keep the training record with the weights
+    save_model(output, tuned, extra_header={"training": training} if training is not None else None)
+    typer.echo(
+        f"valid CER {100 * greedy.cer:.2f}% (greedy) -> {100 * best.cer:.2f}% with lm weight "
+        f"{best.settings.lm_weight:g}, insertion bonus {best.settings.insertion_bonus:g}: {output}"
+    )
 
 
 @app.command()

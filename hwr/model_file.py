@@ -23,6 +23,7 @@ from torch import Tensor
 from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
+from hwr.decoders.language_model import LanguageModel
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 FORMAT = "hwr-model"
@@ -41,6 +42,8 @@ class Model:
     network: MDLSTMNetwork
     alphabet: Alphabet
     preprocessing: Preprocessing
+    language_model: LanguageModel | None = None
+    """Where present, transcription uses beam search with it (see :mod:`hwr.decoders.beam`)."""
 
     def __post_init__(self) -> None:
         if self.network.config.num_classes != len(self.alphabet):
@@ -64,6 +67,8 @@ def save_model(
         "alphabet": list(model.alphabet.characters),
         "preprocessing": model.preprocessing.to_dict(),
     }
+    if model.language_model is not None:
+        header["language_model"] = model.language_model.to_dict()
     tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
     tensors.update(extra_tensors or {})
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
@@ -112,7 +117,11 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
     try:
         network = MDLSTMNetwork(NetworkConfig.from_dict(header["network"]))
         network.load_state_dict(weights)
-        model = Model(network, Alphabet(header["alphabet"]), Preprocessing.from_dict(header["preprocessing"]))
+        alphabet = Alphabet(header["alphabet"])
+        language_model = header.get("language_model")
+        if language_model is not None:
+            language_model = LanguageModel.from_dict(language_model, alphabet)
+        model = Model(network, alphabet, Preprocessing.from_dict(header["preprocessing"]), language_model)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: inconsistent model file ({exc})") from None
     network.eval()

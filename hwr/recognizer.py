@@ -1,4 +1,7 @@
-"""Transcribing line images with a trained model: batched by width, greedy CTC decoding."""
+"""Transcribing line images with a trained model: batched by width, then CTC decoding per line.
+
+A model with a language model is decoded by beam search with it, others greedily.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import torch
 
 from hwr.data.batching import collate, width_batches
 from hwr.data.images import ImageError, normalize_line, read_gray
+from hwr.decoders.beam import beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.model_file import Model
 
@@ -19,20 +23,34 @@ from hwr.model_file import Model
 class Transcription:
     text: str
     confidence: float
-    """Geometric mean of the best path's frame probabilities (see :mod:`hwr.decoders.greedy`)."""
+    """Per-frame geometric mean of the decoded text's probability (see :mod:`hwr.decoders`)."""
 
 
-def transcribe_normalized(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Transcription]:
-    """Transcriptions of already normalised images (:func:`hwr.data.images.normalize_line`), in order."""
-    results: list[Transcription | None] = [None] * len(images)
+def line_log_probs(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
+    """The network's CTC log-probabilities ``(frames, classes)`` for each normalised image, in order."""
+    results: list[np.ndarray | None] = [None] * len(images)
     model.network.eval()
     with torch.no_grad():
         for batch in width_batches([im.shape[1] for im in images], batch_size):
             tensor, sizes = collate([images[i] for i in batch])
             log_probs, lengths = model.network(tensor, sizes)
-            for i, decoded in zip(batch, greedy_decode(log_probs, lengths)):
-                results[i] = Transcription(model.alphabet.decode(decoded.labels), decoded.confidence)
+            for b, (i, length) in enumerate(zip(batch, lengths.tolist())):
+                results[i] = log_probs[:length, b].numpy()
     return results  # type: ignore[return-value]
+
+
+def decode(model: Model, log_probs: np.ndarray) -> Transcription:
+    """One line's text from its log-probabilities ``(frames, classes)``."""
+    if model.language_model is None:
+        decoded = greedy_decode(torch.from_numpy(log_probs).unsqueeze(1), torch.tensor([len(log_probs)]))[0]
+    else:
+        decoded = beam_decode(log_probs, model.language_model.ngram, model.language_model.settings)
+    return Transcription(model.alphabet.decode(decoded.labels), decoded.confidence)
+
+
+def transcribe_normalized(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Transcription]:
+    """Transcriptions of already normalised images (:func:`hwr.data.images.normalize_line`), in order."""
+    return [decode(model, log_probs) for log_probs in line_log_probs(model, images, batch_size)]
 
 
 def transcribe_files(

@@ -9,6 +9,8 @@ import torch
 
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
+from hwr.decoders.beam import BeamSettings
+from hwr.decoders.language_model import LanguageModel
 from hwr.model_file import Model, ModelFileError, load_model, save_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
@@ -97,3 +99,18 @@ def test_tampered_weights_or_header_are_refused(tmp_path, model):
         path.write_bytes(data.replace(old, new))  # same length: the file still parses
         with pytest.raises(ModelFileError, match=r"m\.hwr: (the contents do not match|not a valid)"):
             load_model(path)
+
+
+def test_a_language_model_round_trips_and_decodes_the_same(tmp_path, model):
+    settings = BeamSettings(lm_weight=0.6, insertion_bonus=1.5, beam_width=4)
+    model.language_model = LanguageModel(["Dear Hemsley", "Hemsley"], 3, model.alphabet, settings)
+    save_model(tmp_path / "m.hwr", model)
+    loaded = load_model(tmp_path / "m.hwr").language_model
+    assert loaded.corpus == model.language_model.corpus and loaded.order == 3 and loaded.settings == settings
+    for context in ([], [1, 2], [5, 5, 3]):
+        assert (loaded.ngram.log_probs(context) == model.language_model.ngram.log_probs(context)).all()
+
+
+def test_a_language_model_with_characters_outside_the_alphabet_is_refused(model):
+    with pytest.raises(ValueError, match="language model text, line 2: characters not in the alphabet: 'Zo'"):
+        LanguageModel(["Dear", "Zoo"], 3, model.alphabet, BeamSettings())

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 import cli.main
 from cli.main import app
 from hwr.engine.checkpoint import load_checkpoint
-from hwr.model_file import load_model
+from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
-COMMANDS = ["synth", "train", "transcribe", "evaluate", "demo"]
+COMMANDS = ["synth", "train", "lm", "transcribe", "evaluate", "demo"]
 TINY = ["--height", "16", "--hidden", "2,8", "--subsample", "8", "--input-block", "2x2",
         "--subsample-blocks", "4x1", "--threads", "1", "--no-augment", "--learning-rate", "3e-3"]
 
@@ -136,3 +136,25 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     assert len(report) == 6 and {"reference", "hypothesis", "cer"} <= set(report.columns)
     cer = report["char_edits"].sum() / report["chars"].sum()
     assert f"CER: {100 * cer:.2f}%" in result.output
+
+
+def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)
+    assert invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 3, *TINY).exit_code == 0
+    greedy_model, lm_model = tmp_path / "m" / "best.safetensors", tmp_path / "lm.safetensors"
+    result = invoke("lm", manifest, "--model", greedy_model, "--output", lm_model, "--order", 3,
+                    "--weights", "0.5,1", "--bonuses", "1", "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "lm weight 0.5, insertion bonus 1: valid CER" in result.output
+    tuned = load_model(lm_model).language_model
+    assert tuned.order == 3 and tuned.settings.insertion_bonus == 1.0 and tuned.settings.lm_weight in (0.5, 1.0)
+    training = read_model_file(greedy_model)[1]["training"]
+    assert read_model_file(lm_model)[1]["training"] == training, "the training record stays with the weights"
+    summary = result.output.strip().splitlines()[-1]
+    greedy_cer, lm_cer = (part.split("%")[0].split()[-1] for part in summary.split("->"))
+    # hwr evaluate on the validation lines reproduces both numbers.
+    with_lm = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model)
+    without = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model, "--no-lm")
+    assert f"CER: {lm_cer}%" in with_lm.output and f"CER: {greedy_cer}%" in without.output
+    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", lm_model)
+    assert result.exit_code == 0 and len(result.output.splitlines()) == 1

@@ -1,0 +1,95 @@
+"""CTC prefix beam search with a character language model (Hannun et al. 2014).
+
+Each prefix keeps the probability of the frames so far ending in a blank and in
+its last character, so paths that collapse to the same text are summed rather than
+competing. Prefixes are ranked by
+
+    log P_ctc(prefix) + lm_weight * log P_lm(prefix) + insertion_bonus * len(prefix)
+
+where the bonus offsets the language model's per-character cost, which would
+otherwise favour short readings. Characters whose frame probability is below
+``prune`` are not tried at that frame, which keeps the search fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwr.data.alphabet import BLANK
+from hwr.decoders.greedy import Decoded
+from hwr.decoders.ngram import END, CharNgram
+
+NEG_INF = -math.inf
+
+
+@dataclass(frozen=True)
+class BeamSettings:
+    """How the beam search weighs the language model; stored with it in the model file."""
+
+    lm_weight: float = 0.5
+    insertion_bonus: float = 0.0
+    beam_width: int = 16
+    prune: float = 1e-3
+    """Characters below this frame probability are not tried at that frame."""
+
+    def __post_init__(self) -> None:
+        if self.lm_weight < 0 or self.beam_width < 1 or not 0 <= self.prune < 1:
+            raise ValueError(
+                f"beam search needs lm_weight >= 0, beam_width >= 1 and prune in [0, 1), got {self}"
+            )
+
+
+@dataclass
+class _Prefix:
+    blank: float = NEG_INF
+    """Log-probability of the frames so far, ending in a blank."""
+    last: float = NEG_INF
+    """... ending in the prefix's last character."""
+    lm: float = 0.0
+    """Language model log-probability of the prefix."""
+
+    @property
+    def ctc(self) -> float:
+        return np.logaddexp(self.blank, self.last)
+
+
+def beam_decode(log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings) -> Decoded:
+    """The best labelling of one line's frames ``(T, K)`` (log-probabilities; class 0 = blank).
+
+    Its confidence is the per-frame geometric mean of the labelling's CTC probability
+    (all paths that give it), comparable to the greedy decoder's.
+    """
+    beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(blank=0.0)}
+    threshold = math.log(settings.prune) if settings.prune > 0 else NEG_INF
+
+    def score(prefix: tuple[int, ...], state: _Prefix) -> float:
+        return state.ctc + settings.lm_weight * state.lm + settings.insertion_bonus * len(prefix)
+
+    for frame in log_probs:
+        candidates = [k for k in np.flatnonzero(frame >= threshold).tolist() if k != BLANK]
+        following: dict[tuple[int, ...], _Prefix] = {}
+        for prefix, state in beams.items():
+            total = state.ctc
+            stay = following.setdefault(prefix, _Prefix(lm=state.lm))
+            stay.blank = np.logaddexp(stay.blank, total + frame[BLANK])
+            if prefix:  # the last character repeated without a blank between: same prefix
+                stay.last = np.logaddexp(stay.last, state.last + frame[prefix[-1]])
+            if not candidates:
+                continue
+            lm_next = lm.log_probs(prefix)
+            for k in candidates:
+                longer = prefix + (k,)
+                # A repeat of the last character is a new one only after a blank.
+                came_from = state.blank if prefix and k == prefix[-1] else total
+                grown = following.get(longer)
+                if grown is None:
+                    grown = following[longer] = _Prefix(lm=state.lm + lm_next[k])
+                grown.last = np.logaddexp(grown.last, came_from + frame[k])
+        ranked = sorted(following.items(), key=lambda item: score(*item), reverse=True)
+        beams = dict(ranked[: settings.beam_width])
+    prefix, state = max(beams.items(), key=lambda item: score(*item) + settings.lm_weight * lm.log_probs(item[0])[END])
+    confidence = math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0
+    return Decoded(list(prefix), confidence)

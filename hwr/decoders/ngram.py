@@ -1,0 +1,67 @@
+"""A character n-gram language model (interpolated Witten-Bell) for CTC beam search.
+
+Handwriting is ambiguous where the language is not: "acknowledgement" is far more
+likely than "askmnlbmnt". A model of which character follows the last few, counted
+on the training transcriptions, lets the beam search prefer readings that look like
+the language. Symbols are the alphabet's class indices; index 0 (the CTC blank)
+stands for the line's start in contexts and for its end as a prediction.
+
+Witten-Bell interpolation (Witten & Bell 1991) gives each context's counts as much
+weight as it has seen distinct followers, the rest to the next shorter context,
+down to the uniform distribution, so no character is ever impossible.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+END = 0
+"""Index of the line's start (in contexts) and end (as a prediction)."""
+CACHE_SIZE = 200_000
+
+
+class CharNgram:
+    """P(next symbol | up to ``order - 1`` previous ones), over ``num_symbols`` symbols (0 = start/end)."""
+
+    def __init__(self, lines: Iterable[Sequence[int]], order: int, num_symbols: int) -> None:
+        if order < 1:
+            raise ValueError(f"the n-gram order must be at least 1, got {order}")
+        self.order = order
+        self.num_symbols = num_symbols
+        counts: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
+        for line in lines:
+            symbols = [END] * (order - 1) + list(line) + [END]
+            for i in range(order - 1, len(symbols)):
+                if not 0 <= symbols[i] < num_symbols:
+                    raise ValueError(f"symbol {symbols[i]} outside the model's {num_symbols} symbols")
+                for n in range(order):
+                    counts[tuple(symbols[i - n : i])][symbols[i]] += 1
+        self._counts = {
+            context: (np.fromiter(c.keys(), np.int64), np.fromiter(c.values(), np.float64))
+            for context, c in counts.items()
+        }
+        self._cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def log_probs(self, context: Sequence[int]) -> np.ndarray:
+        """Log-probabilities of every symbol after ``context`` (earlier symbols beyond the order are ignored)."""
+        context = tuple(context[len(context) - self.order + 1 :]) if self.order > 1 else ()
+        if len(context) < self.order - 1:  # a line's start: pad with the start symbol
+            context = (END,) * (self.order - 1 - len(context)) + context
+        cached = self._cache.get(context)
+        if cached is None:
+            probs = np.full(self.num_symbols, 1.0 / self.num_symbols)
+            for n in range(self.order):
+                seen = self._counts.get(context[len(context) - n :] if n else ())
+                if seen is None:
+                    break  # no longer context was seen either
+                followers, counts = seen
+                total, types = counts.sum(), len(counts)
+                probs = probs * (types / (total + types))
+                probs[followers] += counts / (total + types)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            cached = self._cache[context] = np.log(probs)
+        return cached
