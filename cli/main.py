@@ -424,8 +424,8 @@ def language_model(
     partition: Annotated[float, typer.Option(help="As for hwr train.")] = 0.9,
     seed: Annotated[int, typer.Option(help="As for hwr train (it picks the partition).")] = 0,
     order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 5,
-    weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.3,0.5,0.8",
-    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "0.5,1,2",
+    weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.3,0.5,0.7",
+    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "1,1.5,2",
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = BeamSettings().beam_width,
     threads: Threads = None,
 ) -> None:
