@@ -5,7 +5,7 @@ A model with a language model is decoded by beam search with it, others greedily
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +26,18 @@ class Transcription:
     """Per-frame geometric mean of the decoded text's probability (see :mod:`hwr.decoders`)."""
 
 
-def line_log_probs(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[np.ndarray]:
-    """The network's CTC log-probabilities ``(frames, classes)`` for each normalised image, in order."""
-    results: list[np.ndarray | None] = [None] * len(images)
+@torch.no_grad()
+def line_log_probs(
+    model: Model, images: Sequence[np.ndarray], batch_size: int = 16
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(index, CTC log-probabilities (frames, classes))`` of each normalised image, a batch
+    at a time (in width order), so a caller that decodes as they come holds one batch."""
     model.network.eval()
-    with torch.no_grad():
-        for batch in width_batches([im.shape[1] for im in images], batch_size):
-            tensor, sizes = collate([images[i] for i in batch])
-            log_probs, lengths = model.network(tensor, sizes)
-            for b, (i, length) in enumerate(zip(batch, lengths.tolist())):
-                results[i] = log_probs[:length, b].numpy()
-    return results  # type: ignore[return-value]
+    for batch in width_batches([im.shape[1] for im in images], batch_size):
+        tensor, sizes = collate([images[i] for i in batch])
+        log_probs, lengths = model.network(tensor, sizes)
+        for b, (i, length) in enumerate(zip(batch, lengths.tolist())):
+            yield i, log_probs[:length, b].numpy()
 
 
 def decode(model: Model, log_probs: np.ndarray) -> Transcription:
@@ -50,7 +51,10 @@ def decode(model: Model, log_probs: np.ndarray) -> Transcription:
 
 def transcribe_normalized(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Transcription]:
     """Transcriptions of already normalised images (:func:`hwr.data.images.normalize_line`), in order."""
-    return [decode(model, log_probs) for log_probs in line_log_probs(model, images, batch_size)]
+    results: list[Transcription | None] = [None] * len(images)
+    for i, log_probs in line_log_probs(model, images, batch_size):
+        results[i] = decode(model, log_probs)
+    return results  # type: ignore[return-value]
 
 
 def transcribe_files(

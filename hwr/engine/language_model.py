@@ -53,7 +53,8 @@ def add_language_model(
         raise ValueError("no training text to count the language model on")
     language_model = LanguageModel(corpus, order, model.alphabet, base)
     data = prepare(valid, model, "valid", log, for_training=False)
-    log_probs = line_log_probs(model, data.images)
+    by_index = dict(line_log_probs(model, data.images))  # the network runs once; each trial only searches
+    log_probs = [by_index[i] for i in range(len(data.images))]
     greedy_model = Model(model.network, model.alphabet, model.preprocessing)
     rates = error_rates(data.texts, [decode(greedy_model, lp).text for lp in log_probs])
     greedy = Trial(base, rates.cer, rates.wer)
