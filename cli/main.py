@@ -87,6 +87,12 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def fail_unless_exist(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None and not path.exists():
+            fail(f"{path}: no such file or folder")
+
+
 def warn(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -243,9 +249,7 @@ def train(
     """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
 
     configure_threads(threads)
-    for path in (data, valid):
-        if path is not None and not path.exists():
-            fail(f"{path}: no such file or folder")
+    fail_unless_exist(data, valid)
     if resume and not (output / "last.safetensors").is_file():
         fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     network = {
@@ -393,8 +397,7 @@ def evaluate(
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
 
     configure_threads(threads)
-    if not data.exists():
-        fail(f"{data}: no such file or folder")
+    fail_unless_exist(data)
     recognizer = load_model_or_fail(model, lm)
     lines = read_lines(data, split)
     if not lines.lines:
@@ -423,18 +426,16 @@ def language_model(
     valid: Annotated[Path | None, typer.Option(help="Validation lines to tune on, as for hwr train; default: see DATA.")] = None,
     partition: Annotated[float, typer.Option(help="As for hwr train.")] = 0.9,
     seed: Annotated[int, typer.Option(help="As for hwr train (it picks the partition).")] = 0,
-    order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 5,
-    weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.3,0.5,0.7",
-    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "1,1.5,2",
+    order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 6,
+    weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.5,0.7,0.9",
+    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "1.5,2,2.5",
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = BeamSettings().beam_width,
     threads: Threads = None,
 ) -> None:
     """Add a character n-gram language model, counted on the training texts and tuned on validation CER."""
 
     configure_threads(threads)
-    for path in (data, valid):
-        if path is not None and not path.exists():
-            fail(f"{path}: no such file or folder")
+    fail_unless_exist(data, valid)
     recognizer = load_model_or_fail(model, use_language_model=False)
     train_lines, valid_lines = split_sources(data, valid, partition, seed)
     with ProgressBar() as progress:

@@ -1,4 +1,4 @@
-"""A character n-gram language model (interpolated Witten-Bell) for CTC beam search.
+"""A character n-gram language model (interpolated Kneser-Ney) for CTC beam search.
 
 Handwriting is ambiguous where the language is not: "acknowledgement" is far more
 likely than "askmnlbmnt". A model of which character follows the last few, counted
@@ -6,9 +6,11 @@ on the training transcriptions, lets the beam search prefer readings that look l
 the language. Symbols are the alphabet's class indices; index 0 (the CTC blank)
 stands for the line's start in contexts and for its end as a prediction.
 
-Witten-Bell interpolation (Witten & Bell 1991) gives each context's counts as much
-weight as it has seen distinct followers, the rest to the next shorter context,
-down to the uniform distribution, so no character is ever impossible.
+Interpolated Kneser-Ney (Chen & Goodman 1999): each context's counts lose a fixed
+discount, which goes to the next shorter context's distribution, down to the uniform
+one, so no character is ever impossible. The shorter contexts count in how many
+distinct contexts a character follows them rather than how often, since they only
+matter where the longer context is rare.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import numpy as np
 
 END = 0
 """Index of the line's start (in contexts) and end (as a prediction)."""
+DISCOUNT = 0.9
+"""Subtracted from every count. Validation perplexity of 6-grams on the Hooker letters
+(counted on train): 0.6: 6.25, 0.8: 5.84, 0.9: 5.80, 1.0: 5.98 (Witten-Bell's best, at
+order 5: 6.76); letters other than the training ones favour strong back-off."""
 CACHE_SIZE = 200_000
 
 
@@ -32,13 +38,18 @@ class CharNgram:
         self.order = order
         self.num_symbols = num_symbols
         counts: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)
+        extended: set[tuple[int, ...]] = set()
         for line in lines:
             symbols = [END] * (order - 1) + list(line) + [END]
             for i in range(order - 1, len(symbols)):
                 if not 0 <= symbols[i] < num_symbols:
                     raise ValueError(f"symbol {symbols[i]} outside the model's {num_symbols} symbols")
-                for n in range(order):
-                    counts[tuple(symbols[i - n : i])][symbols[i]] += 1
+                counts[tuple(symbols[i - order + 1 : i])][symbols[i]] += 1  # the full context: how often
+                for n in range(order - 1):  # shorter ones: after how many distinct longer contexts
+                    longer = tuple(symbols[i - n - 1 : i + 1])
+                    if longer not in extended:
+                        extended.add(longer)
+                        counts[longer[1:-1]][symbols[i]] += 1
         self._counts = {
             context: (np.fromiter(c.keys(), np.int64), np.fromiter(c.values(), np.float64))
             for context, c in counts.items()
@@ -58,9 +69,9 @@ class CharNgram:
                 if seen is None:
                     break  # no longer context was seen either
                 followers, counts = seen
-                total, types = counts.sum(), len(counts)
-                probs = probs * (types / (total + types))
-                probs[followers] += counts / (total + types)
+                total = counts.sum()
+                probs = probs * (DISCOUNT * len(counts) / total)
+                probs[followers] += (counts - DISCOUNT) / total
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
             cached = self._cache[context] = np.log(probs)

@@ -1,11 +1,11 @@
-"""The character n-gram: proper distributions, Witten-Bell by hand, back-off to shorter contexts."""
+"""The character n-gram: proper distributions, Kneser-Ney by hand, back-off to shorter contexts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hwr.decoders.ngram import END, CharNgram
+from hwr.decoders.ngram import DISCOUNT, END, CharNgram
 
 
 def test_every_context_gives_a_distribution():
@@ -14,18 +14,25 @@ def test_every_context_gives_a_distribution():
         assert np.exp(lm.log_probs(context)).sum() == pytest.approx(1.0)
 
 
-def test_witten_bell_by_hand():
-    # Bigram on "ab": counts after start: a 1; after a: b 1; after b: end 1; unigram: a, b, end 1 each.
+def test_kneser_ney_by_hand():
+    # Bigrams of "ab": after start a, after a b, after b end, each seen once; the unigram
+    # level counts the distinct contexts each symbol follows: a, b and end one each.
     lm = CharNgram([[1, 2]], order=2, num_symbols=4)
-    uniform = 1 / 4
-    unigram = {k: (1 + 3 * uniform) / (3 + 3) if k in (END, 1, 2) else 3 * uniform / 6 for k in range(4)}
-    p = np.exp(lm.log_probs([1]))  # context "a": one follower type (b), seen once
-    for k in range(4):
-        assert p[k] == pytest.approx(((k == 2) + 1 * unigram[k]) / (1 + 1))
+    d = DISCOUNT
+    unigram = [(1 - d) / 3 + d / 4] * 3 + [d / 4]  # symbols end, a, b seen; 3 never
+    assert sum(unigram) == pytest.approx(1.0)
+    p = np.exp(lm.log_probs([1]))  # context "a": b once
+    assert list(p) == pytest.approx([d * unigram[k] + (1 - d) * (k == 2) for k in range(4)])
     p_start = np.exp(lm.log_probs([]))  # a line's start is the context (END,)
-    assert p_start[1] == pytest.approx((1 + unigram[1]) / 2)
-    p_unseen = np.exp(lm.log_probs([3]))  # "c" never seen: back off to the unigram
-    assert [p_unseen[k] for k in range(4)] == pytest.approx([unigram[k] for k in range(4)])
+    assert p_start[1] == pytest.approx(d * unigram[1] + 1 - d)
+    assert list(np.exp(lm.log_probs([3]))) == pytest.approx(unigram)  # unseen context: the unigram
+
+
+def test_shorter_contexts_count_distinct_predecessors_not_occurrences():
+    # "z" follows "a" five times but only ever after "a": as a back-off it is one context.
+    lm = CharNgram([[1, 3]] * 5 + [[2, 4], [1, 4]], order=2, num_symbols=5)
+    unseen_context = np.exp(lm.log_probs([4]))
+    assert unseen_context[3] == pytest.approx(unseen_context[4] / 2, rel=0.2)
 
 
 def test_longer_context_decides_what_follows():
