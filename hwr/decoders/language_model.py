@@ -32,12 +32,6 @@ class LanguageModel:
                 raise ValueError(f"language model text, line {number}: {exc}") from None
         self.ngram = CharNgram(lines, order, len(alphabet) + 1)
 
-    def with_settings(self, settings: BeamSettings) -> LanguageModel:
-        """The same n-gram (not recounted) with other search settings."""
-        copy = object.__new__(LanguageModel)
-        copy.__dict__.update(self.__dict__, settings=settings)
-        return copy
-
     def to_dict(self) -> dict[str, Any]:
         return {"order": self.order, "corpus": list(self.corpus), "search": asdict(self.settings)}
 

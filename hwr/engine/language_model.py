@@ -71,5 +71,6 @@ def add_language_model(
             log(f"lm weight {weight:g}, insertion bonus {bonus:g}: valid CER {100 * rates.cer:.2f}%  "
                 f"WER {100 * rates.wer:.2f}%")
     best = min(trials, key=lambda trial: trial.cer)
-    tuned = Model(model.network, model.alphabet, model.preprocessing, language_model.with_settings(best.settings))
+    tuned_language_model = LanguageModel(corpus, order, model.alphabet, best.settings)  # recounting takes < 1 s
+    tuned = Model(model.network, model.alphabet, model.preprocessing, tuned_language_model)
     return tuned, best, greedy
