@@ -48,6 +48,8 @@ def test_help_lists_commands_and_every_option_is_described():
         (["evaluate", "{tmp}/nope.tsv", "--model", "{tmp}/m.safetensors"], "nope.tsv"),
         (["train", "{tmp}/nope.tsv", "--output", "{tmp}/out"], "nope.tsv"),
         (["train", "{tmp}", "--output", "{tmp}/out", "--resume"], "last.safetensors"),
+        (["lm", "{tmp}/nope.tsv", "--model", "{tmp}/m.safetensors", "--output", "{tmp}/lm.safetensors"], "nope.tsv"),
+        (["lm", "{tmp}", "--model", "{tmp}/none.safetensors", "--output", "{tmp}/lm.safetensors"], "none.safetensors"),
     ],
 )
 def test_bad_paths_give_one_line_naming_the_path(tmp_path, args, path):
