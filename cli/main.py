@@ -218,6 +218,9 @@ def train(
     conv_pools: Annotated[
         str | None, typer.Option(help="Max-pooling window after each convolution, HxW each (1x1: none), e.g. 2x2,2x2,2x1.")
     ] = None,
+    conv_dropout: Annotated[
+        str | None, typer.Option(help="Dropout on each convolution's pooled output while training, e.g. 0,0,0.2; default: none.")
+    ] = None,
     sequence_lstm: Annotated[
         str | None, typer.Option(help="Cells per direction of bidirectional 1-D LSTM layers over the collapsed sequence, e.g. 128,128; default: none (Graves).")
     ] = None,
@@ -228,6 +231,9 @@ def train(
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
     learning_rate: Annotated[float, typer.Option(min=0, help="Learning rate.")] = DEFAULT_TRAINING.learning_rate,
+    weight_decay: Annotated[
+        float, typer.Option(min=0, help="Decoupled weight decay (AdamW; an L2 penalty with RMSprop).")
+    ] = DEFAULT_TRAINING.weight_decay,
     clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this global L2 norm.")] = DEFAULT_TRAINING.clip_norm,
     patience: Annotated[int, typer.Option(min=1, help="Early stopping: epochs without a better validation CER.")] = DEFAULT_TRAINING.patience,
     lr_patience: Annotated[
@@ -242,6 +248,9 @@ def train(
     ] = DEFAULT_TRAINING.warmup_epochs,
     max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this much training time.")] = None,
     augment: Annotated[bool, typer.Option(help="Random affine, elastic, stroke-width and noise augmentation.")] = True,
+    augment_probability: Annotated[
+        float, typer.Option(min=0, max=1, help="Chance that each augmentation transform is applied to a line.")
+    ] = Augmentation().probability,
     seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last.safetensors with its settings.")] = False,
     threads: Threads = None,
@@ -260,6 +269,7 @@ def train(
         "dropout": parse_list(dropout, "--dropout", float) if dropout is not None else None,
         "conv_channels": parse_list(conv, "--conv") if conv is not None else (),
         "conv_pools": parse_blocks(conv_pools, "--conv-pools") if conv_pools is not None else (),
+        "conv_dropout": parse_list(conv_dropout, "--conv-dropout", float) if conv_dropout is not None else None,
         "sequence_lstm": parse_list(sequence_lstm, "--sequence-lstm") if sequence_lstm is not None else (),
         "sequence_dropout": sequence_dropout,
     }
@@ -268,6 +278,7 @@ def train(
         batch_size=batch_size,
         optimizer=optimizer.value,
         learning_rate=learning_rate,
+        weight_decay=weight_decay,
         clip_norm=clip_norm,
         patience=patience,
         lr_patience=lr_patience,
@@ -276,7 +287,7 @@ def train(
         warmup_epochs=warmup_epochs,
         max_minutes=max_minutes,
         seed=seed,
-        augmentation=Augmentation() if augment else None,
+        augmentation=Augmentation(probability=augment_probability) if augment else None,
     )
     with ProgressBar() as progress:
         state = run_training(

@@ -52,6 +52,9 @@ class NetworkConfig:
     MDLSTM level; empty (Graves) feeds pixel blocks straight in."""
     conv_pools: tuple[Block, ...] = ()
     """Max-pooling window after each convolution; ``(1, 1)`` is none."""
+    conv_dropout: tuple[float, ...] | None = None
+    """Dropout rate on the (pooled) output of each convolution while training, as PyLaia
+    puts dropout in its convolutional front end; the last feeds the first MDLSTM level."""
     input_block: Block = (4, 3)
     hidden_sizes: tuple[int, ...] = (2, 10, 50)
     """Cells per scan direction of each MDLSTM level."""
@@ -84,6 +87,12 @@ class NetworkConfig:
         ):
             raise ValueError(
                 f"dropout needs one rate in [0, 1) per MDLSTM level ({len(self.hidden_sizes)}), got {self.dropout}"
+            )
+        if self.conv_dropout is not None and (
+            len(self.conv_dropout) != len(self.conv_channels) or not all(0 <= p < 1 for p in self.conv_dropout)
+        ):
+            raise ValueError(
+                f"conv_dropout needs one rate in [0, 1) per convolution ({len(self.conv_channels)}), got {self.conv_dropout}"
             )
         if len(self.conv_pools) != len(self.conv_channels) or min(self.conv_channels, default=1) < 1:
             raise ValueError(
@@ -124,7 +133,7 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         values = checked_fields(cls, data, "network")
-        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout", "conv_channels", "sequence_lstm"):
+        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout", "conv_channels", "conv_dropout", "sequence_lstm"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         for key in ("subsample_blocks", "conv_pools"):
@@ -177,6 +186,11 @@ def reverse_within(x: Tensor, lengths: Tensor) -> Tensor:
     return x.gather(0, index.unsqueeze(-1).expand_as(x))
 
 
+def dropouts(rates: tuple[float, ...] | None, count: int) -> nn.ModuleList:
+    """One dropout module per layer (identity where the rate is 0 or not given)."""
+    return nn.ModuleList(nn.Dropout(p) if p > 0 else nn.Identity() for p in rates or [0.0] * count)
+
+
 class MDLSTMNetwork(nn.Module):
     """Line images ``(B, H, W)`` (ink high, zero padding) -> CTC log-probabilities ``(T, B, K+1)``."""
 
@@ -213,9 +227,8 @@ class MDLSTMNetwork(nn.Module):
             features = 2 * hidden
         self.sequence_dropout = nn.Dropout(config.sequence_dropout) if config.sequence_dropout > 0 else nn.Identity()
         self.output = nn.Linear(features, config.num_classes + 1)
-        self.dropout = nn.ModuleList(
-            nn.Dropout(p) if p > 0 else nn.Identity() for p in config.dropout or [0.0] * len(config.hidden_sizes)
-        )
+        self.dropout = dropouts(config.dropout, len(config.hidden_sizes))
+        self.conv_dropout = dropouts(config.conv_dropout, len(config.conv_channels))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -228,13 +241,14 @@ class MDLSTMNetwork(nn.Module):
         Returns: log-probabilities ``(T, B, num_classes + 1)`` and frame counts ``(B,)``.
         """
         x = images.unsqueeze(1)
-        for conv, pool in zip(self.convs, self.config.conv_pools):
+        for conv, pool, dropout in zip(self.convs, self.config.conv_pools, self.conv_dropout):
             # Channels-last: torch's CPU convolutions and pooling are faster in it (pooling
             # ~2x), and the MDLSTM levels take (B, H, W, C) anyway.
             x = F.relu(conv(x)).contiguous(memory_format=torch.channels_last)
             x = x * inside_mask(sizes, x.shape[2], x.shape[3]).unsqueeze(1)
             if pool != (1, 1):
                 x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
+            x = dropout(x)  # zeros stay zero
         x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):
             x = self.dropout[level](mdlstm(x, sizes, backend=backend))  # zeros stay zero

@@ -121,6 +121,26 @@ def test_dropout_thins_each_level_in_training_only_and_keeps_padding_zero():
     assert (dropped[1, 5:] == 0).all() and (dropped[1, :, 10:] == 0).all()  # outside the 2nd image
 
 
+def test_conv_dropout_thins_each_pooled_convolution_in_training_only_and_keeps_padding_zero():
+    torch.manual_seed(0)
+    config = NetworkConfig(num_classes=5, **CONV, conv_dropout=(0.0, 0.5))
+    net = MDLSTMNetwork(config)
+    plain = MDLSTMNetwork(NetworkConfig(**{**config.to_dict(), "conv_dropout": None}))
+    plain.load_state_dict(net.state_dict())
+    seen = []
+    net.conv_dropout[1].register_forward_hook(lambda module, args, out: seen.append((args[0], out)))
+    images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [8, 20]])
+    assert not torch.equal(net(images, sizes)[0], net(images, sizes)[0])
+    net.eval()
+    torch.testing.assert_close(net(images, sizes)[0], plain(images, sizes)[0], rtol=0, atol=0)
+    kept, dropped = seen[0]
+    assert isinstance(net.conv_dropout[0], torch.nn.Identity)
+    assert 0.3 < (dropped[0][kept[0] != 0] == 0).float().mean() < 0.7  # ReLU zeros aside
+    torch.testing.assert_close(dropped[dropped != 0], 2 * kept[dropped != 0])
+    assert kept.shape == (2, 4, 8, 10)  # pooled 2x2, then 1x2: the 2nd image is 4 x 5
+    assert (dropped[1, :, 4:] == 0).all() and (dropped[1, :, :, 5:] == 0).all()  # outside the 2nd image
+
+
 def test_sequence_dropout_acts_in_training_only():
     torch.manual_seed(0)
     config = NetworkConfig(num_classes=5, **SEQUENCE, sequence_dropout=0.5)
@@ -152,6 +172,7 @@ def test_config_round_trips_through_json(layers):
         ({"num_classes": 5, "dropout": (0.1, 0.2)}, "one rate in \\[0, 1\\) per MDLSTM level \\(3\\)"),
         ({"num_classes": 5, "dropout": (0.1, 0.2, 1.0)}, "dropout"),
         ({"num_classes": 5, "conv_channels": (8, 16), "conv_pools": ((2, 2),)}, "one pooling window"),
+        ({"num_classes": 5, **CONV, "conv_dropout": (0.5,)}, "one rate in \\[0, 1\\) per convolution \\(2\\)"),
         ({"num_classes": 5, "conv_channels": (0,), "conv_pools": ((2, 2),)}, ">= 1 channels"),
         ({"num_classes": 5, "conv_channels": (8,), "conv_pools": ((2, 0),)}, "block"),
         ({"num_classes": 5, "sequence_lstm": (8, 0)}, ">= 1 cells"),

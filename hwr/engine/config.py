@@ -21,6 +21,10 @@ class TrainConfig:
     """Small batches: more updates per second of training, and the MDLSTM kernel is as fast per line at 4 as at 16."""
     optimizer: Optimizer = "adam"
     learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    """Adam: each step also shrinks every weight by ``learning_rate * weight_decay`` of itself
+    (AdamW, Loshchilov & Hutter 2019: decoupled from the gradient scaling); RMSprop: an L2
+    penalty of this weight. 0 is plain Adam / RMSprop."""
     clip_norm: float = 5.0
     """Gradients are rescaled to at most this global L2 norm."""
     patience: int = 10
@@ -51,6 +55,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.clip_norm <= 0:
             raise ValueError("learning rate and clip norm must be positive")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.lr_patience is not None and self.lr_patience < 1:
             raise ValueError(f"lr_patience must be at least 1, got {self.lr_patience}")
         if not 0 < self.lr_factor < 1:

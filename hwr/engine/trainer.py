@@ -113,8 +113,8 @@ def prepare(
 def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
     params = model.network.parameters()
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.learning_rate)
-    return torch.optim.RMSprop(params, lr=config.learning_rate)
+        return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    return torch.optim.RMSprop(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
 class Trainer:

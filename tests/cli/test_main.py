@@ -76,10 +76,11 @@ def test_train_with_convolutions_before_and_lstms_after_the_mdlstm(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip().startswith("error: each convolution needs >= 1 channels and one pooling window")
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY,
-                    "--conv", "4,6", "--conv-pools", "2x1,1x1", "--sequence-lstm", "5,3", "--sequence-dropout", "0.5")
+                    "--conv", "4,6", "--conv-pools", "2x1,1x1", "--conv-dropout", "0,0.3",
+                    "--sequence-lstm", "5,3", "--sequence-dropout", "0.5")
     assert result.exit_code == 0, result.output
     config = load_model(tmp_path / "m" / "best.safetensors").network.config
-    assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1))
+    assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1)) and config.conv_dropout == (0, 0.3)
     assert config.sequence_lstm == (5, 3) and config.sequence_dropout == 0.5
     result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", tmp_path / "m" / "best.safetensors")
     assert result.exit_code == 0, result.output
@@ -115,13 +116,15 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     assert invoke("synth", tmp_path / "d", "--lines", 30, "--seed", 4, "--valid", 0.2, "--test", 0.2).exit_code == 0
     manifest = tmp_path / "d" / "lines.tsv"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
-                    "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5", *TINY)
+                    "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5",
+                    "--weight-decay", "0.01", "--augment-probability", "0.8", *TINY)
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
     assert load_model(model).network.config.dropout == (0.0, 0.1)
     config = load_checkpoint(tmp_path / "m" / "last.safetensors")[2].config
     assert config.schedule == "cosine" and config.warmup_epochs == 0.5
+    assert config.weight_decay == 0.01 and config.augmentation.probability == 0.8
 
     result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
     assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from hwr.data.images import Preprocessing
 from hwr.engine.checkpoint import load_checkpoint
 from hwr.engine.config import TrainConfig
 from hwr.engine.setup import train
-from hwr.engine.trainer import TrainingError, ctc_frames_needed
+from hwr.engine.trainer import TrainingError, ctc_frames_needed, make_optimizer
 from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
@@ -136,6 +137,28 @@ def test_learning_rate_is_reduced_on_plateau_and_the_reduction_is_resumed(manife
     assert sum("learning rate now" in m for m in messages) == round(math.log2(1e-3 / lr))
     _, optimizer_state, _ = load_checkpoint(tmp_path / "last.safetensors")
     assert optimizer_state["param_groups"][0]["lr"] == pytest.approx(lr)  # resumed with the reduced rate
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_weight_decay_shrinks_the_weights(optimizer):
+    torch.manual_seed(0)
+    model = SimpleNamespace(network=torch.nn.Linear(3, 2))
+    before = model.network.weight.detach().clone()
+    opt = make_optimizer(model, TrainConfig(optimizer=optimizer, learning_rate=0.1, weight_decay=0.5))
+    for p in model.network.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    if optimizer == "adam":  # decoupled (AdamW): w -= lr * decay * w, whatever the gradient
+        expected = (1 - 0.1 * 0.5) * before
+    else:  # an L2 penalty: the same step as plain RMSprop on the gradient decay * w
+        plain = torch.nn.Parameter(before.clone())
+        plain.grad = 0.5 * before
+        torch.optim.RMSprop([plain], lr=0.1).step()
+        expected = plain.detach()
+    torch.testing.assert_close(model.network.weight.detach(), expected)
+    assert not torch.equal(expected, before)
+    with pytest.raises(ValueError, match="weight_decay"):
+        TrainConfig(weight_decay=-1)
 
 
 def test_schedule_factor_warms_up_linearly_then_follows_a_half_cosine_to_zero():
