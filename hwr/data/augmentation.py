@@ -33,6 +33,10 @@ class Augmentation:
     noise: float = 0.06
     """Largest noise standard deviation, as a fraction of full ink."""
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.probability <= 1:
+            raise ValueError(f"augmentation probability must be in [0, 1], got {self.probability}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

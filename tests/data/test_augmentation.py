@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hwr.data.augmentation import Augmentation, augment
 
@@ -28,3 +29,8 @@ def test_height_kept_dtype_kept_and_seeded():
 def test_probability_zero_is_the_identity():
     image = line_image()
     assert np.array_equal(augment(image, Augmentation(probability=0.0), np.random.default_rng(1)), image)
+
+
+def test_a_probability_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="probability must be in \\[0, 1\\], got 1.5"):
+        Augmentation(probability=1.5)
