@@ -117,7 +117,7 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     manifest = tmp_path / "d" / "lines.tsv"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
                     "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5",
-                    "--weight-decay", "0.01", "--augment-probability", "0.8", *TINY)
+                    "--weight-decay", "0.01", *TINY, "--augment", "--augment-probability", "0.8")
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
