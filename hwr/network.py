@@ -82,18 +82,8 @@ class NetworkConfig:
                 f"{len(self.hidden_sizes)} MDLSTM levels need {levels} subsampling layers, got "
                 f"{len(self.subsample_sizes)} sizes and {len(self.subsample_blocks)} blocks"
             )
-        if self.dropout is not None and (
-            len(self.dropout) != len(self.hidden_sizes) or not all(0 <= p < 1 for p in self.dropout)
-        ):
-            raise ValueError(
-                f"dropout needs one rate in [0, 1) per MDLSTM level ({len(self.hidden_sizes)}), got {self.dropout}"
-            )
-        if self.conv_dropout is not None and (
-            len(self.conv_dropout) != len(self.conv_channels) or not all(0 <= p < 1 for p in self.conv_dropout)
-        ):
-            raise ValueError(
-                f"conv_dropout needs one rate in [0, 1) per convolution ({len(self.conv_channels)}), got {self.conv_dropout}"
-            )
+        check_rates("dropout", self.dropout, len(self.hidden_sizes), "MDLSTM level")
+        check_rates("conv_dropout", self.conv_dropout, len(self.conv_channels), "convolution")
         if len(self.conv_pools) != len(self.conv_channels) or min(self.conv_channels, default=1) < 1:
             raise ValueError(
                 f"each convolution needs >= 1 channels and one pooling window, got channels "
@@ -140,6 +130,12 @@ class NetworkConfig:
             if key in values:
                 values[key] = tuple(tuple(b) for b in values[key])
         return cls(**values)
+
+
+def check_rates(name: str, rates: tuple[float, ...] | None, count: int, layer: str) -> None:
+    """Refuse dropout ``rates`` that are not one rate in [0, 1) per layer (None is no dropout)."""
+    if rates is not None and (len(rates) != count or not all(0 <= p < 1 for p in rates)):
+        raise ValueError(f"{name} needs one rate in [0, 1) per {layer} ({count}), got {rates}")
 
 
 def to_blocks(x: Tensor, sizes: Tensor, block: Block) -> tuple[Tensor, Tensor]:
