@@ -8,6 +8,9 @@ recurrences, subsampling, 1-D LSTMs, output) as 2 each; backward is counted as t
 forward. Run it with nothing else busy on the machine:
 
     python bench/bench_mdlstm.py [--threads 1] [--backends wavefront compiled] [--model M]
+
+Like ``hwr``, it tunes malloc to keep freed memory (:mod:`hwr.allocator`);
+``--default-malloc`` measures without that.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from hwr.allocator import retain_freed_memory
 from hwr.model_file import load_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 from hwr.threads import configure_threads
@@ -70,8 +74,13 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per cell")
     parser.add_argument("--model", type=Path, help="benchmark this model file's network instead")
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="keep glibc's malloc defaults (see hwr.allocator)"
+    )
     args = parser.parse_args()
     configure_threads(args.threads)
+    if not args.default_malloc:
+        retain_freed_memory()
     torch.manual_seed(0)
     if args.model:
         config, name = load_model(args.model).network.config, f"{args.model.name} network"
@@ -79,7 +88,8 @@ def main() -> None:
         config, name = NetworkConfig(num_classes=NUM_CLASSES), "Graves 2009 network"
     net = MDLSTMNetwork(config)
     print(f"{name}, {config.num_classes} classes: {net.num_parameters():,} weights; "
-          f"torch {torch.__version__}, {args.threads} thread(s)\n")
+          f"torch {torch.__version__}, {args.threads} thread(s), "
+          f"{'default malloc' if args.default_malloc else 'malloc keeps freed memory'}\n")
     print(
         "| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) "
         "| GFLOP/line fwd | GFLOP/s fwd | GFLOP/s fwd+bwd |"

@@ -1,6 +1,6 @@
 """``hwr``: train, transcribe and evaluate handwritten text recognizers.
 
-This module only parses arguments, sets threads, prints, and maps the
+This module only parses arguments, sets threads and malloc, prints, and maps the
 library's errors to a one-line message and a non-zero exit.
 """
 
@@ -31,6 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from hwr.allocator import retain_freed_memory
 from hwr.atomic import write_bytes_atomically
 from hwr.data.augmentation import Augmentation
 from hwr.data.images import ImageError, Preprocessing
@@ -64,6 +65,12 @@ Threads = Annotated[
     typer.Option(help="CPU threads for torch (default 1, or $HWR_THREADS); more only on an idle machine."),
 ]
 BatchSize = Annotated[int, typer.Option(min=1, help="Lines per batch.")]
+
+
+@app.callback()
+def setup_process() -> None:
+    """Before every command: malloc keeps freed memory (see hwr.allocator)."""
+    retain_freed_memory()
 
 
 def fail(message: str) -> None:

@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pytest
+
+WORKLOAD = """
+import resource, sys, torch
+from hwr.allocator import retain_freed_memory
+from hwr.network import MDLSTMNetwork, NetworkConfig
+torch.set_num_threads(1)
+if sys.argv[1] == "retain":
+    assert retain_freed_memory()
+torch.manual_seed(0)
+net = MDLSTMNetwork(NetworkConfig(num_classes=10, conv_channels=(16, 32), conv_pools=((2, 2), (2, 2)),
+                                  input_block=(2, 1), hidden_sizes=(8, 16), subsample_sizes=(32,),
+                                  subsample_blocks=((2, 1),)))
+images, sizes = torch.rand(8, 64, 1024), torch.tensor([[64, 1024]] * 8)
+
+def step():
+    log_probs, _ = net(images, sizes)
+    log_probs.sum().backward()
+
+step()  # the first step faults in the memory either way
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(2):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def page_faults(mode: str) -> int:
+    """Minor page faults of two training steps after the first, in a fresh process."""
+    run = subprocess.run([sys.executable, "-c", WORKLOAD, mode], capture_output=True, text=True, check=True)
+    return int(run.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tunes glibc's malloc")
+def test_training_steps_reuse_freed_memory_instead_of_faulting_in_new_pages():
+    default, retained = page_faults("default"), page_faults("retain")
+    assert retained < default / 5, (default, retained)
