@@ -1,9 +1,11 @@
 """The C++ CPU MDLSTM kernel: built with torch's extension builder on first use.
 
-The build is cached per source, torch version and CPU (it is compiled for the
-machine it runs on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache.
-Where it cannot be built (no compiler, ``HWR_NO_COMPILE=1``), one warning says
-why and the pure-PyTorch wavefront is used instead.
+The build is cached per source, torch and Python version and CPU (it is compiled for
+the machine it runs on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The
+source is copied into its build folder and compiled from there, so checkouts at other
+paths share one build instead of rebuilding it in turn. Where it cannot be built (no
+compiler, ``HWR_NO_COMPILE=1``), one warning says why and the pure-PyTorch wavefront
+is used instead.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +24,7 @@ from types import ModuleType
 import torch
 from torch import Tensor
 
+from hwr.atomic import write_bytes_atomically
 from hwr.mdlstm.scan import recurrent_weight_grads
 
 SOURCE = Path(__file__).with_name("mdlstm_cpu.cpp")
@@ -40,7 +46,8 @@ def _cpu_signature() -> str:
 
 
 def _build_name() -> str:
-    key = "|".join([SOURCE.read_text(), torch.__version__, " ".join(CFLAGS), _cpu_signature()])
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    key = "|".join([SOURCE.read_text(), torch.__version__, python, " ".join(CFLAGS), _cpu_signature()])
     return "hwr_mdlstm_cpu_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -70,18 +77,36 @@ def _build() -> ModuleType:
     from torch.utils import cpp_extension
 
     name = _build_name()
-    build_dir = None
-    if cache_root := os.environ.get("HWR_KERNEL_CACHE"):
-        Path(cache_root, name).mkdir(parents=True, exist_ok=True)
-        build_dir = str(Path(cache_root, name))
-    return cpp_extension.load(
-        name=name,
-        sources=[str(SOURCE)],
-        extra_cflags=CFLAGS,
-        extra_ldflags=["-fopenmp"],
-        build_directory=build_dir,
-        verbose=False,
-    )
+    build_dir = Path(os.environ.get("HWR_KERNEL_CACHE") or cpp_extension.get_default_build_root()) / name
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive(build_dir / "hwr.lock"):
+        # torch's own lock file, left behind by a build that was killed, would make every
+        # later build wait for it forever; no other hwr build is running while we hold ours.
+        (build_dir / "lock").unlink(missing_ok=True)
+        source = build_dir / SOURCE.name
+        if not source.exists() or source.read_bytes() != SOURCE.read_bytes():
+            write_bytes_atomically(source, SOURCE.read_bytes())
+        return cpp_extension.load(
+            name=name,
+            sources=[str(source)],
+            extra_cflags=CFLAGS,
+            extra_ldflags=["-fopenmp"],
+            build_directory=str(build_dir),
+            verbose=False,
+        )
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``; the system releases it when the process dies."""
+    import fcntl  # POSIX only: elsewhere the ImportError means no kernel, as a missing compiler does
+
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_error() -> str | None:
