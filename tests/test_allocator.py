@@ -1,3 +1,5 @@
+"""hwr.allocator: with it, repeated training steps stop faulting in fresh pages."""
+
 import subprocess
 import sys
 
