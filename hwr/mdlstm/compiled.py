@@ -1,9 +1,10 @@
 """The C++ CPU MDLSTM kernel: built with torch's extension builder on first use.
 
-The build is cached per source, torch and Python version and CPU (it is compiled for
-the machine it runs on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The
-source is copied into its build folder and compiled from there, so checkouts at other
-paths share one build instead of rebuilding it in turn. Where it cannot be built (no
+The build is cached per source, torch installation (version and location: its headers'
+paths are in the build), Python version and CPU (it is compiled for the machine it runs
+on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The source is copied into
+its build folder and compiled from there, so checkouts at other paths share one build,
+and other environments have their own, instead of rebuilding one in turn. Where it cannot be built (no
 compiler, ``HWR_NO_COMPILE=1``), one warning says why and the pure-PyTorch wavefront
 is used instead.
 """
@@ -47,7 +48,9 @@ def _cpu_signature() -> str:
 
 def _build_name() -> str:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    key = "|".join([SOURCE.read_text(), torch.__version__, python, " ".join(CFLAGS), _cpu_signature()])
+    key = "|".join(
+        [SOURCE.read_text(), torch.__version__, torch.__file__, python, " ".join(CFLAGS), _cpu_signature()]
+    )
     return "hwr_mdlstm_cpu_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
