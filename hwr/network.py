@@ -9,9 +9,10 @@ linear layer gives the class scores for CTC (class 0 is the blank).
 Optionally, as in Voigtlaender et al. (2016), convolutions come first: each is a
 3x3 convolution, ReLU and max-pooling. They do the cheap low-level work on the
 full-resolution image, so the (serial, costly) MDLSTM scans run on a grid a few
-rows high. Outputs outside each image are zeroed after every convolution; with
-ReLU (outputs >= 0) a pooling window that overlaps the padding then takes the
-same maximum as on the image alone, so a line's result never depends on its batch.
+rows high. Outputs outside each image are zeroed after every convolution, and the
+ReLU follows the pooling (max and ReLU commute): a pooling window that overlaps the
+padding may take its zeros as the maximum, but after the ReLU it gives the same as
+on the image alone, so a line's result never depends on its batch.
 
 Optionally, as in Moysset & Messina (2019, "Are 2D-LSTM really dead for offline
 text recognition?"), bidirectional 1-D LSTM layers read the collapsed sequence
@@ -240,11 +241,14 @@ class MDLSTMNetwork(nn.Module):
         for conv, pool, dropout in zip(self.convs, self.config.conv_pools, self.conv_dropout):
             # Channels-last: torch's CPU convolutions and pooling are faster in it (pooling
             # ~2x), and the MDLSTM levels take (B, H, W, C) anyway.
-            x = F.relu(conv(x)).contiguous(memory_format=torch.channels_last)
+            x = conv(x).contiguous(memory_format=torch.channels_last)
             x = x * inside_mask(sizes, x.shape[2], x.shape[3]).unsqueeze(1)
             if pool != (1, 1):
                 x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
-            x = dropout(x)  # zeros stay zero
+            # ReLU after the pooling: max and ReLU commute, and ReLU keeps the masked zeros,
+            # so this is ReLU-mask-pool exactly, on a quarter of the values (the first
+            # convolution's full-resolution passes were most of a training step's time).
+            x = dropout(F.relu(x))  # zeros stay zero
         x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):
             x = self.dropout[level](mdlstm(x, sizes, backend=backend))  # zeros stay zero
