@@ -246,8 +246,8 @@ class MDLSTMNetwork(nn.Module):
             if pool != (1, 1):
                 x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
             # ReLU after the pooling: max and ReLU commute, and ReLU keeps the masked zeros,
-            # so this is ReLU-mask-pool exactly, on a quarter of the values (the first
-            # convolution's full-resolution passes were most of a training step's time).
+            # so this is ReLU-mask-pool exactly, on a quarter of the values (the passes over
+            # the first convolution's full-resolution output are a large share of a step).
             x = dropout(F.relu(x))  # zeros stay zero
         x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):

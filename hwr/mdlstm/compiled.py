@@ -2,11 +2,11 @@
 
 The build is cached per source, torch installation (version and location: its headers'
 paths are in the build), Python version and CPU (it is compiled for the machine it runs
-on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The source is copied into
-its build folder and compiled from there, so checkouts at other paths share one build,
-and other environments have their own, instead of rebuilding one in turn. Where it cannot be built (no
-compiler, ``HWR_NO_COMPILE=1``), one warning says why and the pure-PyTorch wavefront
-is used instead.
+on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The source is copied
+into its build folder and compiled from there, so checkouts at other paths share one
+build, and other environments have their own, instead of rebuilding one in turn.
+Where it cannot be built (no compiler, ``HWR_NO_COMPILE=1``), one warning says why
+and the pure-PyTorch wavefront is used instead.
 """
 
 from __future__ import annotations
@@ -86,9 +86,9 @@ def _build() -> ModuleType:
         # torch's own lock file, left behind by a build that was killed, would make every
         # later build wait for it forever; no other hwr build is running while we hold ours.
         (build_dir / "lock").unlink(missing_ok=True)
-        source = build_dir / SOURCE.name
-        if not source.exists() or source.read_bytes() != SOURCE.read_bytes():
-            write_bytes_atomically(source, SOURCE.read_bytes())
+        source, text = build_dir / SOURCE.name, SOURCE.read_bytes()
+        if not source.exists() or source.read_bytes() != text:
+            write_bytes_atomically(source, text)
         return cpp_extension.load(
             name=name,
             sources=[str(source)],
