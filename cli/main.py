@@ -38,6 +38,7 @@ from hwr.data.images import ImageError, Preprocessing
 from hwr.data.readers import IMAGE_SUFFIXES, DatasetError, read_lines
 from hwr.demo import run_demo
 from hwr.engine.config import TrainConfig
+from hwr.engine.ensemble import combine
 from hwr.engine.setup import DEFAULT_HEIGHT, DEFAULT_NETWORK
 from hwr.engine.language_model import add_language_model
 from hwr.engine.setup import split_sources
@@ -346,6 +347,11 @@ def load_model_or_fail(model: Path, use_language_model: bool = True):
     return loaded
 
 
+def record_of(header: dict) -> dict:
+    """How a model was made (its training run, or an ensemble's members), kept when it is rewritten."""
+    return {key: header[key] for key in ("training", "members") if key in header}
+
+
 UseLanguageModel = Annotated[
     bool,
     typer.Option(help="Decode with the model's language model (beam search) where it has one; --no-lm: greedy best path."),
@@ -462,12 +468,32 @@ def language_model(
             parse_list(weights, "--weights", float), parse_list(bonuses, "--bonuses", float),
             BeamSettings(beam_width=beam_width), log=progress.log,
         )
-    training = read_model_file(model)[1].get("training")  # keep the training record with the weights
-    save_model(output, tuned, extra_header={"training": training} if training is not None else None)
+    save_model(output, tuned, extra_header=record_of(read_model_file(model)[1]))
     typer.echo(
         f"valid CER {100 * greedy.cer:.2f}% (greedy) -> {100 * best.cer:.2f}% with lm weight "
         f"{best.settings.lm_weight:g}, insertion bonus {best.settings.insertion_bonus:g}: {output}"
     )
+
+
+@app.command()
+@reports_errors
+def ensemble(
+    models: Annotated[list[Path], typer.Argument(help="Two or more trained models (best.safetensors) of one alphabet, height and width reduction.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ensemble model.")],
+) -> None:
+    """Combine trained models into one that averages their outputs; add a language model with hwr lm."""
+
+    if len(models) < 2:
+        fail("an ensemble needs at least two models")
+    fail_unless_exist(*models)
+    loaded, members = [], []
+    for path in models:
+        model, header, _ = read_model_file(path)
+        loaded.append(model)
+        members.append({"model": path.as_posix(), "sha256": header["sha256"], **record_of(header)})
+    combined = combine(loaded, [str(path) for path in models])
+    save_model(output, combined, extra_header={"members": members})
+    typer.echo(f"{len(combined.network.members)} networks, {combined.network.num_parameters():,} weights: {output}")
 
 
 @app.command()

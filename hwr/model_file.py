@@ -5,6 +5,7 @@ preprocessing), and loading it never executes code: safetensors is plain
 tensors plus a JSON header, unlike pickles (``torch.save``), which are refused
 with a message. Training checkpoints are model files with extra header fields
 and tensors (see :mod:`hwr.engine.checkpoint`), so any checkpoint can transcribe.
+An ensemble (:mod:`hwr.ensemble`) lists its members' configs under ``networks``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.decoders.language_model import LanguageModel
+from hwr.ensemble import Ensemble
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 FORMAT = "hwr-model"
@@ -39,17 +41,15 @@ class ModelFileError(ValueError):
 class Model:
     """A trained recognizer: what a model file holds."""
 
-    network: MDLSTMNetwork
+    network: MDLSTMNetwork | Ensemble
     alphabet: Alphabet
     preprocessing: Preprocessing
     language_model: LanguageModel | None = None
     """Where present, transcription uses beam search with it (see :mod:`hwr.decoders.beam`)."""
 
     def __post_init__(self) -> None:
-        if self.network.config.num_classes != len(self.alphabet):
-            raise ValueError(
-                f"network has {self.network.config.num_classes} classes, alphabet {len(self.alphabet)}"
-            )
+        if self.network.num_classes != len(self.alphabet):
+            raise ValueError(f"network has {self.network.num_classes} classes, alphabet {len(self.alphabet)}")
 
 
 def save_model(
@@ -63,7 +63,7 @@ def save_model(
         **(extra_header or {}),
         "format": FORMAT,
         "version": VERSION,
-        "network": model.network.config.to_dict(),
+        **_network_header(model.network),
         "alphabet": list(model.alphabet.characters),
         "preprocessing": model.preprocessing.to_dict(),
     }
@@ -74,6 +74,19 @@ def save_model(
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     header["sha256"] = _digest(header, tensors)
     write_bytes_atomically(path, save(tensors, metadata={"hwr": json.dumps(header)}))
+
+
+def _network_header(network: MDLSTMNetwork | Ensemble) -> dict[str, Any]:
+    """``network``: one network's config; ``networks``: an ensemble's, one per member."""
+    if isinstance(network, Ensemble):
+        return {"networks": [member.config.to_dict() for member in network.members]}
+    return {"network": network.config.to_dict()}
+
+
+def _network_from_header(header: dict[str, Any]) -> MDLSTMNetwork | Ensemble:
+    if "networks" in header:
+        return Ensemble([MDLSTMNetwork(NetworkConfig.from_dict(config)) for config in header["networks"]])
+    return MDLSTMNetwork(NetworkConfig.from_dict(header["network"]))
 
 
 def _digest(header: dict[str, Any], tensors: dict[str, Tensor]) -> str:
@@ -115,7 +128,7 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
     weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
     extra = {k: t for k, t in tensors.items() if not k.startswith(NETWORK_PREFIX)}
     try:
-        network = MDLSTMNetwork(NetworkConfig.from_dict(header["network"]))
+        network = _network_from_header(header)
         network.load_state_dict(weights)
         alphabet = Alphabet(header["alphabet"])
         language_model = header.get("language_model")

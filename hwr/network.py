@@ -227,6 +227,10 @@ class MDLSTMNetwork(nn.Module):
         self.dropout = dropouts(config.dropout, len(config.hidden_sizes))
         self.conv_dropout = dropouts(config.conv_dropout, len(config.conv_channels))
 
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

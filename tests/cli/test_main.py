@@ -16,7 +16,7 @@ from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
-COMMANDS = ["synth", "train", "lm", "transcribe", "evaluate", "demo"]
+COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "demo"]
 TINY = ["--height", "16", "--hidden", "2,8", "--subsample", "8", "--input-block", "2x2",
         "--subsample-blocks", "4x1", "--threads", "1", "--no-augment", "--learning-rate", "3e-3"]
 
@@ -163,3 +163,25 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     assert f"CER: {lm_cer}%" in with_lm.output and f"CER: {greedy_cer}%" in without.output
     result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", lm_model)
     assert result.exit_code == 0 and len(result.output.splitlines()) == 1
+
+
+def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)
+    for seed in (0, 1):
+        assert invoke("train", manifest, "--output", tmp_path / f"m{seed}", "--epochs", 1, "--seed", seed, *TINY).exit_code == 0
+    members = [tmp_path / f"m{seed}" / "best.safetensors" for seed in (0, 1)]
+    result = invoke("ensemble", *members, "--output", tmp_path / "e.safetensors")
+    assert result.exit_code == 0, result.output
+    header = read_model_file(tmp_path / "e.safetensors")[1]
+    assert [m["sha256"] for m in header["members"]] == [read_model_file(m)[1]["sha256"] for m in members]
+    assert header["members"][1]["training"]["config"]["seed"] == 1
+    result = invoke("lm", manifest, "--model", tmp_path / "e.safetensors", "--output", tmp_path / "e_lm.safetensors",
+                    "--order", 3, "--weights", "0.5", "--bonuses", "1", "--beam-width", 4)
+    assert result.exit_code == 0, result.output
+    assert read_model_file(tmp_path / "e_lm.safetensors")[1]["members"] == header["members"]
+    result = invoke("evaluate", manifest, "--split", "valid", "--model", tmp_path / "e_lm.safetensors")
+    assert result.exit_code == 0 and "CER: " in result.output
+    result = invoke("ensemble", members[0], "--output", tmp_path / "x.safetensors")
+    assert result.exit_code == 1 and result.output.strip() == "error: an ensemble needs at least two models"
+    result = invoke("ensemble", members[0], tmp_path / "none.safetensors", "--output", tmp_path / "x.safetensors")
+    assert result.exit_code == 1 and "none.safetensors: no such file" in result.output

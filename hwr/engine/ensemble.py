@@ -1,0 +1,39 @@
+"""Combining trained models into an ensemble: what ``hwr ensemble`` does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hwr.ensemble import Ensemble
+from hwr.model_file import Model
+from hwr.network import MDLSTMNetwork
+
+
+def combine(models: Sequence[Model], names: Sequence[str]) -> Model:
+    """One model whose network averages those of ``models`` (named ``names`` in messages).
+
+    Members must share the alphabet and the preprocessing, since they read one
+    normalised image and their outputs are averaged class by class, and the width
+    reduction, so that their frames line up. A member's language model was tuned for
+    that member alone, so none is kept: add one to the ensemble with ``hwr lm``.
+    Members that are ensembles themselves are flattened.
+    """
+    first, first_name = models[0], names[0]
+    networks: list[MDLSTMNetwork] = []
+    for model, name in zip(models, names):
+        if model.alphabet != first.alphabet:
+            raise ValueError(f"{name}: its alphabet differs from {first_name}'s; members must share one")
+        if model.preprocessing != first.preprocessing:
+            raise ValueError(
+                f"{name}: its preprocessing ({model.preprocessing}) differs from {first_name}'s "
+                f"({first.preprocessing}); members must read the same normalised lines"
+            )
+        own = list(model.network.members) if isinstance(model.network, Ensemble) else [model.network]
+        reduction, first_reduction = own[0].config.width_reduction, (networks or own)[0].config.width_reduction
+        if reduction != first_reduction:
+            raise ValueError(
+                f"{name}: its network shrinks the width {reduction}x, {first_name}'s {first_reduction}x; "
+                "members' CTC frames must line up"
+            )
+        networks.extend(own)
+    return Model(Ensemble(networks), first.alphabet, first.preprocessing)

@@ -1,0 +1,55 @@
+"""Ensembles: independently trained networks that read each line together.
+
+Networks trained from different random starts make partly different errors, so
+the average of their frame posteriors is right more often than any one of them
+(the usual ensemble gain; in HTR e.g. Bluche 2015). For CTC the average is taken
+frame by frame, ``p(k | t) = mean_m p_m(k | t)``, so the members must cut a line
+into the same frames: the same width reduction and the same classes. They must also
+read the same normalised image (one preprocessing) and share one alphabet, which
+:func:`hwr.engine.ensemble.combine` checks for whole models.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from hwr.mdlstm.layer import Backend
+from hwr.network import MDLSTMNetwork
+
+
+class Ensemble(nn.Module):
+    """Line images -> the log of the members' mean CTC posteriors, like :class:`MDLSTMNetwork`."""
+
+    def __init__(self, members: Sequence[MDLSTMNetwork]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least two networks, got {len(members)}")
+        first = members[0].config
+        for index, member in enumerate(members[1:], start=2):
+            config = member.config
+            if config.num_classes != first.num_classes:
+                raise ValueError(f"network {index} has {config.num_classes} classes, network 1 {first.num_classes}")
+            # Nested ceiling divisions equal one by their product, so this makes every width give equal frames.
+            if config.width_reduction != first.width_reduction:
+                raise ValueError(
+                    f"network {index} shrinks the width {config.width_reduction}x, network 1 "
+                    f"{first.width_reduction}x: their CTC frames would not line up"
+                )
+        self.members = nn.ModuleList(members)
+
+    @property
+    def num_classes(self) -> int:
+        return self.members[0].config.num_classes
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, images: Tensor, sizes: Tensor, backend: Backend = "auto") -> tuple[Tensor, Tensor]:
+        outputs = [member(images, sizes, backend) for member in self.members]
+        lengths = outputs[0][1]
+        log_probs = torch.stack([log_probs for log_probs, _ in outputs])
+        return torch.logsumexp(log_probs, dim=0) - math.log(len(outputs)), lengths
