@@ -24,19 +24,21 @@ from hwr.network import MDLSTMNetwork
 class Ensemble(nn.Module):
     """Line images -> the log of the members' mean CTC posteriors, like :class:`MDLSTMNetwork`."""
 
-    def __init__(self, members: Sequence[MDLSTMNetwork]) -> None:
+    def __init__(self, members: Sequence[MDLSTMNetwork], names: Sequence[str] | None = None) -> None:
+        """``names`` (default "network 1", ...) name the members in error messages."""
         super().__init__()
         if len(members) < 2:
             raise ValueError(f"an ensemble needs at least two networks, got {len(members)}")
+        names = names or [f"network {k}" for k in range(1, len(members) + 1)]
         first = members[0].config
-        for index, member in enumerate(members[1:], start=2):
+        for member, name in zip(members[1:], names[1:]):
             config = member.config
             if config.num_classes != first.num_classes:
-                raise ValueError(f"network {index} has {config.num_classes} classes, network 1 {first.num_classes}")
+                raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
             # Nested ceiling divisions equal one by their product, so this makes every width give equal frames.
             if config.width_reduction != first.width_reduction:
                 raise ValueError(
-                    f"network {index} shrinks the width {config.width_reduction}x, network 1 "
+                    f"{name} shrinks the width {config.width_reduction}x, {names[0]} "
                     f"{first.width_reduction}x: their CTC frames would not line up"
                 )
         self.members = nn.ModuleList(members)

@@ -59,7 +59,7 @@ def test_combine_checks_alphabet_and_preprocessing_and_flattens_ensembles():
     with pytest.raises(ValueError, match="e: its preprocessing .* differs from a's"):
         combine([a, Model(network(4), ALPHABET, Preprocessing(height=20))], ["a", "e"])
     f = Model(network(5, input_block=(2, 3)), ALPHABET, Preprocessing(height=16))
-    with pytest.raises(ValueError, match="f: its network shrinks the width 6x, pair's 4x"):
+    with pytest.raises(ValueError, match=r"f shrinks the width 6x, pair \(network 1\) 4x"):
         combine([pair, f], ["pair", "f"])
 
 

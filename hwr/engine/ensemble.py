@@ -20,6 +20,7 @@ def combine(models: Sequence[Model], names: Sequence[str]) -> Model:
     """
     first, first_name = models[0], names[0]
     networks: list[MDLSTMNetwork] = []
+    network_names: list[str] = []
     for model, name in zip(models, names):
         if model.alphabet != first.alphabet:
             raise ValueError(f"{name}: its alphabet differs from {first_name}'s; members must share one")
@@ -28,12 +29,10 @@ def combine(models: Sequence[Model], names: Sequence[str]) -> Model:
                 f"{name}: its preprocessing ({model.preprocessing}) differs from {first_name}'s "
                 f"({first.preprocessing}); members must read the same normalised lines"
             )
-        own = list(model.network.members) if isinstance(model.network, Ensemble) else [model.network]
-        reduction, first_reduction = own[0].config.width_reduction, (networks or own)[0].config.width_reduction
-        if reduction != first_reduction:
-            raise ValueError(
-                f"{name}: its network shrinks the width {reduction}x, {first_name}'s {first_reduction}x; "
-                "members' CTC frames must line up"
-            )
-        networks.extend(own)
-    return Model(Ensemble(networks), first.alphabet, first.preprocessing)
+        if isinstance(model.network, Ensemble):
+            networks.extend(model.network.members)
+            network_names.extend(f"{name} (network {k})" for k in range(1, len(model.network.members) + 1))
+        else:
+            networks.append(model.network)
+            network_names.append(name)
+    return Model(Ensemble(networks, network_names), first.alphabet, first.preprocessing)
