@@ -26,12 +26,13 @@ IMAGES, SIZES = torch.rand(3, 16, 40), torch.tensor([[16, 40], [12, 30], [16, 9]
 
 
 @torch.no_grad()
-def test_the_output_is_the_log_of_the_members_mean_posteriors():
+def test_the_output_is_the_normalised_geometric_mean_of_the_members_posteriors():
     # Members of different shapes but the same width reduction (2 x 2 vs 4 x 1 blocks).
     members = [network(0), network(1, input_block=(4, 4), subsample_blocks=((2, 1),), hidden_sizes=(3, 2))]
     log_probs, lengths = Ensemble(members)(IMAGES, SIZES)
     outputs = [member(IMAGES, SIZES) for member in members]
-    expected = torch.log((outputs[0][0].exp() + outputs[1][0].exp()) / 2)
+    product = (outputs[0][0].exp() * outputs[1][0].exp()).sqrt()
+    expected = torch.log(product / product.sum(-1, keepdim=True))
     torch.testing.assert_close(log_probs, expected)
     assert lengths.tolist() == outputs[0][1].tolist() == outputs[1][1].tolist() == [10, 8, 3]
     torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(log_probs.shape[:2]))
