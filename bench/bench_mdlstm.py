@@ -2,7 +2,8 @@
 
 Prints a Markdown table: ms per batch, lines/s, and GFLOP/s achieved, for batch 1
 and 16, heights 64 and 128, width 1024. The network is Graves 2009's, or with
-``--model`` that of a model file (e.g. the shipped one, with random weights).
+``--model`` that of a model file (e.g. the shipped one, with random weights; an
+ensemble's members all run, and their FLOPs add up).
 FLOPs count the multiply-adds of every matmul and convolution (input projections,
 recurrences, subsampling, 1-D LSTMs, output) as 2 each; backward is counted as twice the
 forward. Run it with nothing else busy on the machine:
@@ -23,6 +24,7 @@ from pathlib import Path
 import torch
 
 from hwr.allocator import retain_freed_memory
+from hwr.ensemble import Ensemble
 from hwr.model_file import load_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 from hwr.threads import configure_threads
@@ -83,11 +85,14 @@ def main() -> None:
         retain_freed_memory()
     torch.manual_seed(0)
     if args.model:
-        config, name = load_model(args.model).network.config, f"{args.model.name} network"
+        network = load_model(args.model).network
+        configs = [m.config for m in network.members] if isinstance(network, Ensemble) else [network.config]
+        name = f"{args.model.name} network" + (f" ({len(configs)}-network ensemble)" if len(configs) > 1 else "")
     else:
-        config, name = NetworkConfig(num_classes=NUM_CLASSES), "Graves 2009 network"
-    net = MDLSTMNetwork(config)
-    print(f"{name}, {config.num_classes} classes: {net.num_parameters():,} weights; "
+        configs, name = [NetworkConfig(num_classes=NUM_CLASSES)], "Graves 2009 network"
+    nets = [MDLSTMNetwork(config) for config in configs]
+    net = Ensemble(nets) if len(nets) > 1 else nets[0]
+    print(f"{name}, {configs[0].num_classes} classes: {net.num_parameters():,} weights; "
           f"torch {torch.__version__}, {args.threads} thread(s), "
           f"{'default malloc' if args.default_malloc else 'malloc keeps freed memory'}\n")
     print(
@@ -116,7 +121,7 @@ def main() -> None:
                 runs, seconds = (1, 0.0) if backend == "reference" else (3, args.seconds)
                 fwd = time_call(forward, seconds, runs)
                 both = time_call(forward_backward, seconds, runs)
-                flops = forward_flops(config, height, args.width)
+                flops = sum(forward_flops(config, height, args.width) for config in configs)
                 print(
                     f"| {backend} | {batch} | {height}x{args.width} | {fwd * 1e3:.1f} | {both * 1e3:.1f} "
                     f"| {batch / both:.1f} | {flops / 1e9:.3f} | {batch * flops / fwd / 1e9:.2f} "
