@@ -213,6 +213,14 @@ def train(
     valid: Annotated[Path | None, typer.Option(help="Validation lines (same formats); default: see DATA.")] = None,
     partition: Annotated[float, typer.Option(help="Without --valid or a split column: fraction of DATA to train on.")] = 0.9,
     height: Annotated[int, typer.Option(min=8, help="Line height in pixels after normalisation.")] = DEFAULT_HEIGHT,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01, max=8,
+            help="Resize every line by this fixed factor and cut HEIGHT rows around its writing, so letters keep "
+            "one size across crops of one collection; default: fit each whole crop to HEIGHT.",
+        ),
+    ] = None,
     hidden: Annotated[str, typer.Option(help="Cells per direction of each MDLSTM level.")] = sizes_text("hidden_sizes"),
     subsample: Annotated[str, typer.Option(help="Units of the tanh layer between levels.")] = sizes_text("subsample_sizes"),
     input_block: Annotated[str, typer.Option(help="Input block, HxW pixels.")] = blocks_text([DEFAULT_NETWORK["input_block"]]),
@@ -299,7 +307,7 @@ def train(
     )
     with ProgressBar() as progress:
         state = run_training(
-            data, output, valid, partition, network, Preprocessing(height), config, resume,
+            data, output, valid, partition, network, Preprocessing(height, scale), config, resume,
             log=progress.log, progress=progress.update,
         )
     typer.echo(

@@ -31,11 +31,21 @@ class Preprocessing:
     """How a line image becomes network input; stored in the model file."""
 
     height: int = 64
-    """Rows of the normalised line; the width follows the aspect ratio."""
+    """Rows of the normalised line."""
+    scale: float | None = None
+    """None: the whole crop is resized to ``height`` rows, keeping its aspect ratio.
+    A number: the line is resized by this fixed factor, then ``height`` rows are cut
+    around its densest band of ink (zero-padded where the crop is lower). Crops of one
+    collection differ in height with the neighbouring lines they take in, not with the
+    writing, so a fixed factor keeps the letters one size where fitting the crop to
+    ``height`` would vary it (Joseph Hooker: 3.5x between the 5th and 95th percentile of
+    lines, against 1.75x for the writing itself)."""
 
     def __post_init__(self) -> None:
         if self.height < 1:
             raise ValueError(f"height must be at least 1, got {self.height}")
+        if self.scale is not None and not 0 < self.scale <= 8:
+            raise ValueError(f"scale must be in (0, 8], got {self.scale}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,7 +133,25 @@ def normalize_line(gray: np.ndarray, preprocessing: Preprocessing) -> np.ndarray
         ink = paper + 1
     image = np.clip((image - paper) * (255.0 / (ink - paper)), 0, 255)
     h, w = image.shape
-    height = preprocessing.height
-    width = max(1, round(w * height / h))
-    interpolation = cv2.INTER_AREA if height < h else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interpolation).astype(np.uint8)
+    factor = preprocessing.height / h if preprocessing.scale is None else preprocessing.scale
+    height = preprocessing.height if preprocessing.scale is None else max(1, round(h * factor))
+    width = max(1, round(w * factor))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    image = cv2.resize(image, (width, height), interpolation=interpolation)
+    if preprocessing.scale is not None:
+        image = _ink_band(image, preprocessing.height)
+    return image.astype(np.uint8)
+
+
+def _ink_band(image: np.ndarray, height: int) -> np.ndarray:
+    """``height`` rows of ``image`` centred on the ink of its densest ``height // 3`` rows, zero-padded."""
+    profile = image.sum(axis=1, dtype=np.float64)
+    window = max(1, min(height // 3, len(profile)))
+    start = int(np.argmax(np.convolve(profile, np.ones(window), mode="valid")))
+    band = profile[start : start + window]
+    centre = start + (band @ np.arange(window) / band.sum() if band.sum() > 0 else (window - 1) / 2)
+    top = round(centre + 0.5 - height / 2)
+    out = np.zeros((height, image.shape[1]), image.dtype)
+    src = image[max(top, 0) : top + height]
+    out[max(-top, 0) : max(-top, 0) + len(src)] = src
+    return out

@@ -101,7 +101,7 @@ def prepare(
     if for_training and too_long and skipped > MAX_SKIPPED_FRACTION * total:
         raise TrainingError(
             f"{name}: {skipped} of {total} lines skipped, {len(too_long)} of them too long for their images: "
-            "use a larger --height or narrower blocks so lines keep enough CTC frames"
+            "use a larger --height (--scale, if set) or narrower blocks so lines keep enough CTC frames"
         )
     if for_training and skipped > MAX_SKIPPED_FRACTION * total:
         raise TrainingError(f"{name}: {skipped} of {total} lines unusable (see the warnings above)")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import cli.main
 from cli.main import app
+from hwr.data.images import Preprocessing
 from hwr.engine.checkpoint import load_checkpoint
 from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
@@ -70,15 +71,16 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
     assert result.exit_code == 2 and "expected comma-separated integers" in result.output
 
 
-def test_train_with_convolutions_before_and_lstms_after_the_mdlstm(tmp_path):
+def test_train_with_convolutions_before_and_lstms_after_the_mdlstm_at_a_fixed_scale(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 12, seed=1, valid_fraction=0.25, test_fraction=0.0)
     result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--conv", "4,4")
     assert result.exit_code == 1
     assert result.output.strip().startswith("error: each convolution needs >= 1 channels and one pooling window")
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY,
                     "--conv", "4,6", "--conv-pools", "2x1,1x1", "--conv-dropout", "0,0.3",
-                    "--sequence-lstm", "5,3", "--sequence-dropout", "0.5")
+                    "--sequence-lstm", "5,3", "--sequence-dropout", "0.5", "--scale", "0.25")
     assert result.exit_code == 0, result.output
+    assert load_model(tmp_path / "m" / "best.safetensors").preprocessing == Preprocessing(height=16, scale=0.25)
     config = load_model(tmp_path / "m" / "best.safetensors").network.config
     assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1)) and config.conv_dropout == (0, 0.3)
     assert config.sequence_lstm == (5, 3) and config.sequence_dropout == 0.5

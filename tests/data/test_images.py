@@ -25,6 +25,39 @@ def test_light_ink_on_dark_background_is_not_inverted():
     assert line[20, 40] == 255 and line[0, 0] == 0
 
 
+def test_a_fixed_scale_keeps_the_writing_one_size_whatever_the_crop_takes_in():
+    writing = np.full((40, 200), 230, np.uint8)
+    writing[15:25, 20:180] = 20  # the line's own writing: a thick stroke
+    tall_crop = np.vstack([np.full((60, 200), 230, np.uint8), writing, np.full((30, 200), 230, np.uint8)])
+    tall_crop[5:7, 50:90] = 120  # a neighbouring line's faint descender
+    preprocessing = Preprocessing(height=32, scale=0.5)
+    for crop in (writing, tall_crop):
+        line = normalize_line(crop, preprocessing)
+        assert line.shape == (32, 100)
+        rows = np.flatnonzero(line[:, 50] > 128)
+        assert 4 <= len(rows) <= 6 and abs(rows.mean() - 15.5) <= 1  # 10 rows of stroke at 0.5, centred
+    fitted = normalize_line(tall_crop, Preprocessing(height=32))
+    assert fitted.shape == (32, 49) and (fitted[:, 25] > 128).sum() < 4  # fitting the crop shrinks the writing
+
+
+def test_a_fixed_scale_pads_a_low_crop_and_cuts_around_the_densest_band():
+    low = np.full((10, 100), 230, np.uint8)
+    low[3:7, 10:90] = 20
+    line = normalize_line(low, Preprocessing(height=24, scale=1.0))
+    assert line.shape == (24, 100) and line[:7].max() == 0 and line[-7:].max() == 0
+    assert (line[:, 50] == 255).sum() == 4
+    two_lines = np.full((120, 100), 230, np.uint8)
+    two_lines[10:14, 10:90] = 20  # a thin line near the top
+    two_lines[80:92, 10:90] = 20  # the dense line
+    line = normalize_line(two_lines, Preprocessing(height=24, scale=1.0))
+    assert (line[:, 50] == 255).sum() == 12 and line[:5].max() == 0
+
+
+def test_a_bad_scale_is_refused():
+    with pytest.raises(ValueError, match="scale must be in"):
+        Preprocessing(height=32, scale=0.0)
+
+
 @pytest.mark.parametrize("kind", ["colour", "alpha", "16bit"])
 def test_colour_alpha_and_16_bit_images_are_read_as_8_bit_gray(tmp_path, kind):
     gray = np.full((30, 90), 240, np.uint8)
