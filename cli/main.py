@@ -140,6 +140,19 @@ def parse_list(text: str, option: str, kind: type[int | float] = int) -> tuple:
         raise typer.BadParameter(f"expected comma-separated {what}, got {text!r}", param_hint=option) from None
 
 
+def parse_settings(text: str, option: str) -> dict[str, float]:
+    """``name=number,...`` pairs of an option."""
+    settings = {}
+    for pair in (p for p in text.split(",") if p.strip()):
+        name, _, value = pair.partition("=")
+        try:
+            settings[name.strip().replace("-", "_")] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"expected name=number pairs such as elastic=3,shift=0.1, got {text!r}",
+                                     param_hint=option) from None
+    return settings
+
+
 def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
     try:
         blocks = tuple(tuple(int(v) for v in b.lower().split("x")) for b in text.split(","))
@@ -267,12 +280,18 @@ def train(
     augment_probability: Annotated[
         float, typer.Option(min=0, max=1, help="Chance that each augmentation transform is applied to a line.")
     ] = Augmentation().probability,
+    augment_settings: Annotated[
+        str | None,
+        typer.Option(help="Augmentation strengths as name=number pairs, e.g. elastic=3,vertical=0.1,shift=0.05,contrast=0.4,blur=1 "
+                     "(fields of hwr.data.augmentation.Augmentation; the rest keep their defaults)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed (initial weights, shuffling, augmentation).")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT/last.safetensors with its settings.")] = False,
     threads: Threads = None,
 ) -> None:
     """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
 
+    augmentation = augmentation_from(augment_probability, augment_settings)
     configure_threads(threads)
     fail_unless_exist(data, valid)
     if resume and not (output / "last.safetensors").is_file():
@@ -303,7 +322,7 @@ def train(
         warmup_epochs=warmup_epochs,
         max_minutes=max_minutes,
         seed=seed,
-        augmentation=Augmentation(probability=augment_probability) if augment else None,
+        augmentation=augmentation if augment else None,
     )
     with ProgressBar() as progress:
         state = run_training(
@@ -313,6 +332,14 @@ def train(
     typer.echo(
         f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {output / 'best.safetensors'}"
     )
+
+
+def augmentation_from(probability: float, settings: str | None) -> Augmentation:
+    values = parse_settings(settings, "--augment-settings") if settings else {}
+    try:
+        return Augmentation.from_dict({"probability": probability, **values})
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--augment-settings") from None
 
 
 class OutputFormat(str, Enum):

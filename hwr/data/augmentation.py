@@ -2,8 +2,13 @@
 
 Each transform is applied with some probability and mild strength, so the
 result stays readable: a small random affine map (slant, horizontal scale,
-rotation), an elastic distortion (smoothed random displacements), a change of
-stroke width (dilation or erosion) and pixel noise. The height is kept.
+rotation; optionally vertical scale and shift), an elastic distortion (smoothed
+random displacements), a change of stroke width (dilation or erosion), optionally
+a change of ink contrast and a blur, and pixel noise. The height is kept.
+
+The optional transforms are off by default (strength 0). They target what differs
+between the letters of one writer written decades apart (pen, ink, letter size,
+position in the crop) rather than the shapes within a line.
 """
 
 from __future__ import annotations
@@ -32,10 +37,23 @@ class Augmentation:
     """Largest elastic displacement, pixels at height 64 (scaled with the height)."""
     noise: float = 0.06
     """Largest noise standard deviation, as a fraction of full ink."""
+    vertical: float = 0.0
+    """Largest relative change of the writing's height (scaled about the middle row)."""
+    shift: float = 0.0
+    """Largest vertical shift, as a fraction of the height."""
+    contrast: float = 0.0
+    """Largest change of the ink's gamma: intensities are raised to exp(u), |u| <= this."""
+    blur: float = 0.0
+    """Largest Gaussian blur sigma, pixels at height 64 (scaled with the height)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
             raise ValueError(f"augmentation probability must be in [0, 1], got {self.probability}")
+        for name, value in asdict(self).items():
+            if value < 0:
+                raise ValueError(f"augmentation {name} must not be negative, got {value}")
+        if self.vertical >= 1:
+            raise ValueError(f"augmentation vertical must be below 1, got {self.vertical}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +73,13 @@ def augment(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -
     if rng.random() < p:
         kernel = np.ones((2, 2), np.uint8)
         image = cv2.dilate(image, kernel) if rng.random() < 0.5 else cv2.erode(image, kernel)
+    if config.contrast and rng.random() < p:
+        gamma = np.exp(rng.uniform(-config.contrast, config.contrast))
+        image = (255.0 * (image / 255.0) ** gamma).astype(np.uint8)
+    if config.blur and rng.random() < p:
+        sigma = rng.uniform(0, config.blur) * image.shape[0] / 64
+        if sigma > 0.3:
+            image = cv2.GaussianBlur(image, (0, 0), sigma)
     if rng.random() < p:
         sigma = rng.uniform(0, config.noise) * 255
         image = np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
@@ -66,9 +91,13 @@ def _affine(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -
     slant = rng.uniform(-config.slant, config.slant)
     scale = 1.0 + rng.uniform(-config.scale, config.scale)
     angle = np.deg2rad(rng.uniform(-config.rotation, config.rotation))
+    # Drawn only when asked for, so runs without them keep their random stream.
+    scale_y = 1.0 + rng.uniform(-config.vertical, config.vertical) if config.vertical else 1.0
+    shift = rng.uniform(-config.shift, config.shift) * h if config.shift else 0.0
     cos, sin = np.cos(angle), np.sin(angle)
-    # x' = scale*x - slant*(y - h/2), then a rotation about the centre.
-    shear = np.array([[scale, -slant, slant * h / 2], [0.0, 1.0, 0.0]])
+    # x' = scale*x - slant*(y - h/2), y' = scale_y*(y - h/2) + h/2 + shift,
+    # then a rotation about the centre.
+    shear = np.array([[scale, -slant, slant * h / 2], [0.0, scale_y, shift]])
     rotate = np.array([[cos, -sin], [sin, cos]])
     matrix = rotate @ shear
     out_w = max(1, round(w * scale + abs(slant) * h))

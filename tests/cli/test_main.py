@@ -71,6 +71,16 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
     assert result.exit_code == 2 and "expected comma-separated integers" in result.output
 
 
+def test_augment_settings_name_fields_of_the_augmentation(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 10, seed=0)
+    for settings, message in (("elastic=big", "expected name=number pairs"),
+                              ("wobble=1", "unknown augmentation settings: wobble"),
+                              ("blur=-1", "augmentation blur must not be negative")):
+        result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--augment-settings", settings)
+        unboxed = " ".join(result.output.replace("│", " ").split())
+        assert result.exit_code == 2 and message in unboxed, result.output
+
+
 def test_train_with_convolutions_before_and_lstms_after_the_mdlstm_at_a_fixed_scale(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 12, seed=1, valid_fraction=0.25, test_fraction=0.0)
     result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--conv", "4,4")
@@ -119,7 +129,8 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     manifest = tmp_path / "d" / "lines.tsv"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
                     "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5",
-                    "--weight-decay", "0.01", *TINY, "--augment", "--augment-probability", "0.8")
+                    "--weight-decay", "0.01", *TINY, "--augment", "--augment-probability", "0.8",
+                    "--augment-settings", "elastic=2.5,shift=0.05")
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
@@ -127,6 +138,7 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     config = load_checkpoint(tmp_path / "m" / "last.safetensors")[2].config
     assert config.schedule == "cosine" and config.warmup_epochs == 0.5
     assert config.weight_decay == 0.01 and config.augmentation.probability == 0.8
+    assert config.augmentation.elastic == 2.5 and config.augmentation.shift == 0.05
 
     result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
     assert result.exit_code == 0, result.output
