@@ -144,10 +144,19 @@ def normalize_line(gray: np.ndarray, preprocessing: Preprocessing) -> np.ndarray
 
 
 def _ink_band(image: np.ndarray, height: int) -> np.ndarray:
-    """``height`` rows of ``image`` centred on the ink of its densest ``height // 3`` rows, zero-padded."""
+    """``height`` rows of ``image`` centred on the ink of its densest ``height // 3`` rows, zero-padded.
+
+    The density is weighted by a Gaussian prior (sigma a quarter of the crop's height)
+    around the crop's middle row: a crop is the bounding box of its own line, so that
+    line sits near the middle, while a neighbouring line cut in at the top or bottom may
+    hold more ink (Hooker, letter JDH_2_16_80: without the prior the cut took the
+    neighbour in a fifth of the lines).
+    """
     profile = image.sum(axis=1, dtype=np.float64)
     window = max(1, min(height // 3, len(profile)))
-    start = int(np.argmax(np.convolve(profile, np.ones(window), mode="valid")))
+    density = np.convolve(profile, np.ones(window), mode="valid")
+    offsets = np.arange(len(density)) + (window - 1) / 2 - (len(profile) - 1) / 2
+    start = int(np.argmax(density * np.exp(-0.5 * (offsets / (len(profile) / 4)) ** 2)))
     band = profile[start : start + window]
     centre = start + (band @ np.arange(window) / band.sum() if band.sum() > 0 else (window - 1) / 2)
     top = round(centre + 0.5 - height / 2)

@@ -53,6 +53,15 @@ def test_a_fixed_scale_pads_a_low_crop_and_cuts_around_the_densest_band():
     assert (line[:, 50] == 255).sum() == 12 and line[:5].max() == 0
 
 
+def test_a_fixed_scale_prefers_the_line_in_the_middle_of_the_crop_over_a_denser_neighbour():
+    crop = np.full((150, 100), 230, np.uint8)
+    crop[0:20, 0:100] = 20  # the line above, cut in at the top edge: solid ink
+    crop[65:85, 0:100:2] = 20  # the crop's own line, in the middle: half as much ink
+    line = normalize_line(crop, Preprocessing(height=48, scale=1.0))
+    rows = np.flatnonzero(line[:, 0] > 128)
+    assert len(rows) == 20 and abs(rows.mean() - 23.5) <= 1 and line[:, 1].max() == 0
+
+
 def test_a_bad_scale_is_refused():
     with pytest.raises(ValueError, match="scale must be in"):
         Preprocessing(height=32, scale=0.0)
