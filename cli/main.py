@@ -142,7 +142,7 @@ def parse_list(text: str, option: str, kind: type[int | float] = int) -> tuple:
 
 def parse_settings(text: str, option: str) -> dict[str, float]:
     """``name=number,...`` pairs of an option."""
-    settings = {}
+    settings: dict[str, float] = {}
     for pair in (p for p in text.split(",") if p.strip()):
         name, _, value = pair.partition("=")
         try:

@@ -5,7 +5,7 @@
 # DATA_DIR defaults to ../shared/datasets/joseph_hooker_htr (beside the checkout).
 # The model is an ensemble of two networks trained side by side, one torch thread each
 # (on two cores that beats one run with two threads; see RESULTS.md, Session 11):
-# about two hours on an otherwise idle 2-core machine, then ~15 minutes for the language model.
+# about two hours on an otherwise idle 2-core machine, then about 8 minutes for the language model.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 data=${1:-$here/../../../shared/datasets/joseph_hooker_htr}

@@ -149,8 +149,8 @@ def _ink_band(image: np.ndarray, height: int) -> np.ndarray:
     The density is weighted by a Gaussian prior (sigma a quarter of the crop's height)
     around the crop's middle row: a crop is the bounding box of its own line, so that
     line sits near the middle, while a neighbouring line cut in at the top or bottom may
-    hold more ink (Hooker, letter JDH_2_16_80: without the prior the cut took the
-    neighbour in a fifth of the lines).
+    hold more ink (Hooker, letter JDH_2_16_80, closely spaced lines: without the prior
+    the cut often took the neighbour, and that letter's CER rose by 8 points).
     """
     profile = image.sum(axis=1, dtype=np.float64)
     window = max(1, min(height // 3, len(profile)))
