@@ -488,6 +488,7 @@ def language_model(
     order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 6,
     weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.5,0.7,0.9",
     bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "1.5,2,2.5",
+    word_bonuses: Annotated[str, typer.Option(help="Bonuses per known word (one of the training texts' words) to try at the best weight and insertion bonus; none (0) is always tried.")] = "1,2,3",
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = BeamSettings().beam_width,
     threads: Threads = None,
 ) -> None:
@@ -501,12 +502,13 @@ def language_model(
         tuned, best, greedy = add_language_model(
             recognizer, train_lines, valid_lines, order,
             parse_list(weights, "--weights", float), parse_list(bonuses, "--bonuses", float),
-            BeamSettings(beam_width=beam_width), log=progress.log,
+            parse_list(word_bonuses, "--word-bonuses", float), BeamSettings(beam_width=beam_width), log=progress.log,
         )
     save_model(output, tuned, extra_header=record_of(read_model_file(model)[1]))
     typer.echo(
         f"valid CER {100 * greedy.cer:.2f}% (greedy) -> {100 * best.cer:.2f}% with lm weight "
-        f"{best.settings.lm_weight:g}, insertion bonus {best.settings.insertion_bonus:g}: {output}"
+        f"{best.settings.lm_weight:g}, insertion bonus {best.settings.insertion_bonus:g}, "
+        f"word bonus {best.settings.word_bonus:g}: {output}"
     )
 
 

@@ -45,7 +45,8 @@ def decode(model: Model, log_probs: np.ndarray) -> Transcription:
     if model.language_model is None:
         decoded = greedy_decode(torch.from_numpy(log_probs).unsqueeze(1), torch.tensor([len(log_probs)]))[0]
     else:
-        decoded = beam_decode(log_probs, model.language_model.ngram, model.language_model.settings)
+        language_model = model.language_model
+        decoded = beam_decode(log_probs, language_model.ngram, language_model.settings, language_model.lexicon)
     return Transcription(model.alphabet.decode(decoded.labels), decoded.confidence)
 
 

@@ -5,9 +5,11 @@ its last character, so paths that collapse to the same text are summed rather th
 competing. Prefixes are ranked by
 
     log P_ctc(prefix) + lm_weight * log P_lm(prefix) + insertion_bonus * len(prefix)
+        + word_bonus * (words of the prefix that occur in the language model's texts)
 
-where the bonus offsets the language model's per-character cost, which would
-otherwise favour short readings. Characters whose frame probability is below
+where the insertion bonus offsets the language model's per-character cost, which
+would otherwise favour short readings, and the word bonus favours known words
+(see :mod:`hwr.decoders.lexicon`). Characters whose frame probability is below
 ``prune`` are not tried at that frame, which keeps the search fast.
 """
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from hwr.data.alphabet import BLANK
 from hwr.decoders.greedy import Decoded
+from hwr.decoders.lexicon import Lexicon
 from hwr.decoders.ngram import END, CharNgram
 
 NEG_INF = -math.inf
@@ -37,6 +40,8 @@ class BeamSettings:
     0.08, 0.18 and 0.5 s per line; 64 is the knee."""
     prune: float = 1e-3
     """Characters below this frame probability are not tried at that frame."""
+    word_bonus: float = 0.0
+    """Added (log-probability) for every completed word that the lexicon knows."""
 
     def __post_init__(self) -> None:
         if self.lm_weight < 0 or self.beam_width < 1 or not 0 <= self.prune < 1:
@@ -53,6 +58,8 @@ class _Prefix:
     """... ending in the prefix's last character."""
     lm: float = 0.0
     """Language model log-probability of the prefix."""
+    known_words: int = 0
+    """Completed words of the prefix that the lexicon knows."""
 
     @property
     def ctc(self) -> float:
@@ -66,17 +73,26 @@ def _logaddexp(a: float, b: float) -> float:
     return a if b == NEG_INF else a + math.log1p(math.exp(b - a))
 
 
-def beam_decode(log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings) -> Decoded:
+def beam_decode(
+    log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings, lexicon: Lexicon | None = None
+) -> Decoded:
     """The best labelling of one line's frames ``(T, K)`` (log-probabilities; class 0 = blank).
 
     Its confidence is the per-frame geometric mean of the labelling's CTC probability
-    (all paths that give it), comparable to the greedy decoder's.
+    (all paths that give it), comparable to the greedy decoder's. Without a ``lexicon``
+    no word earns ``settings.word_bonus``.
     """
     beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(blank=0.0)}
     threshold = math.log(settings.prune) if settings.prune > 0 else NEG_INF
 
     def score(prefix: tuple[int, ...], state: _Prefix) -> float:
-        return state.ctc + settings.lm_weight * state.lm + settings.insertion_bonus * len(prefix)
+        return (state.ctc + settings.lm_weight * state.lm + settings.insertion_bonus * len(prefix)
+                + settings.word_bonus * state.known_words)
+
+    separator = lexicon.separator if lexicon is not None else None
+
+    def ends_known_word(prefix: tuple[int, ...]) -> bool:
+        return lexicon is not None and lexicon.ends_known_word(prefix)
 
     for frame_array in log_probs:
         candidates = [k for k in np.flatnonzero(frame_array >= threshold).tolist() if k != BLANK]
@@ -84,7 +100,7 @@ def beam_decode(log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings) ->
         following: dict[tuple[int, ...], _Prefix] = {}
         for prefix, state in beams.items():
             total = state.ctc
-            stay = following.setdefault(prefix, _Prefix(lm=state.lm))
+            stay = following.setdefault(prefix, _Prefix(lm=state.lm, known_words=state.known_words))
             stay.blank = _logaddexp(stay.blank, total + frame[BLANK])
             if prefix:  # the last character repeated without a blank between: same prefix
                 stay.last = _logaddexp(stay.last, state.last + frame[prefix[-1]])
@@ -97,10 +113,16 @@ def beam_decode(log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings) ->
                 came_from = state.blank if prefix and k == prefix[-1] else total
                 grown = following.get(longer)
                 if grown is None:
-                    grown = following[longer] = _Prefix(lm=state.lm + float(lm_next[k]))
+                    known = state.known_words + (k == separator and ends_known_word(prefix))
+                    grown = following[longer] = _Prefix(lm=state.lm + float(lm_next[k]), known_words=known)
                 grown.last = _logaddexp(grown.last, came_from + frame[k])
         ranked = sorted(following.items(), key=lambda item: score(*item), reverse=True)
         beams = dict(ranked[: settings.beam_width])
-    prefix, state = max(beams.items(), key=lambda item: score(*item) + settings.lm_weight * lm.log_probs(item[0])[END])
+
+    def final_score(prefix: tuple[int, ...], state: _Prefix) -> float:  # the line's end also ends its last word
+        end = settings.lm_weight * lm.log_probs(prefix)[END] + settings.word_bonus * ends_known_word(prefix)
+        return score(prefix, state) + end
+
+    prefix, state = max(beams.items(), key=lambda item: final_score(*item))
     confidence = math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0
     return Decoded(list(prefix), confidence)

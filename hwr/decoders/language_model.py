@@ -1,8 +1,8 @@
-"""A model file's language model: the n-gram, the text it was counted on, and the search settings.
+"""A model file's language model: the n-gram and lexicon, the text they come from, and the search settings.
 
 The model file stores the counted text itself (a few hundred kilobytes at most for a
 training set's transcriptions) rather than the counts: the n-gram is rebuilt in well
-under a second at load time, and the file stays plain JSON that executes nothing.
+under a second at load time (the lexicon too), and the file stays plain JSON that executes nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Any
 
 from hwr.data.alphabet import Alphabet
 from hwr.decoders.beam import BeamSettings
+from hwr.decoders.lexicon import Lexicon
 from hwr.decoders.ngram import CharNgram
 from hwr.settings import checked_fields
 
 
 class LanguageModel:
-    """A character n-gram of ``order`` counted on ``corpus``, with the beam search ``settings`` to use it."""
+    """A character n-gram of ``order`` counted on ``corpus`` and its words, with the beam search ``settings`` to use them."""
 
     def __init__(self, corpus: Sequence[str], order: int, alphabet: Alphabet, settings: BeamSettings) -> None:
         self.corpus = tuple(corpus)
@@ -31,6 +32,7 @@ class LanguageModel:
             except ValueError as exc:
                 raise ValueError(f"language model text, line {number}: {exc}") from None
         self.ngram = CharNgram(lines, order, len(alphabet) + 1)
+        self.lexicon = Lexicon(lines, alphabet.encode(" ")[0] if " " in alphabet.characters else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"order": self.order, "corpus": list(self.corpus), "search": asdict(self.settings)}

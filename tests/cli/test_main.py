@@ -162,11 +162,13 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     assert invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 3, *TINY).exit_code == 0
     greedy_model, lm_model = tmp_path / "m" / "best.safetensors", tmp_path / "lm.safetensors"
     result = invoke("lm", manifest, "--model", greedy_model, "--output", lm_model, "--order", 3,
-                    "--weights", "0.5,1", "--bonuses", "1", "--threads", 1)
+                    "--weights", "0.5,1", "--bonuses", "1", "--word-bonuses", "2", "--threads", 1)
     assert result.exit_code == 0, result.output
-    assert "lm weight 0.5, insertion bonus 1: valid CER" in result.output
+    assert "lm weight 0.5, insertion bonus 1, word bonus 0: valid CER" in result.output
+    assert "insertion bonus 1, word bonus 2: valid CER" in result.output
     tuned = load_model(lm_model).language_model
     assert tuned.order == 3 and tuned.settings.insertion_bonus == 1.0 and tuned.settings.lm_weight in (0.5, 1.0)
+    assert tuned.settings.word_bonus in (0.0, 2.0) and tuned.lexicon.words
     training = read_model_file(greedy_model)[1]["training"]
     assert read_model_file(lm_model)[1]["training"] == training, "the training record stays with the weights"
     summary = result.output.strip().splitlines()[-1]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hwr.decoders.beam import BeamSettings, beam_decode
+from hwr.decoders.lexicon import Lexicon
 from hwr.decoders.ngram import END, CharNgram
 
 WIDE = {"beam_width": 100_000, "prune": 0.0}  # nothing pruned: the search is exhaustive
@@ -62,6 +63,27 @@ def test_with_a_language_model_it_maximises_the_combined_score(seed):
     assert score(tuple(decoded.labels)) == pytest.approx(max(score(label) for label in totals))
 
 
+def known_words(lexicon: Lexicon, labels: tuple[int, ...]) -> int:
+    words = " ".join(map(str, labels)).split(str(lexicon.separator))
+    return sum(tuple(int(c) for c in word.split()) in lexicon.words for word in words)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_with_a_lexicon_it_adds_the_word_bonus_to_the_combined_score(seed):
+    log_probs = random_log_probs(seed, frames=6)
+    totals = labelling_log_probs(log_probs)
+    lm = CharNgram([[1, 2, 3], [3, 3, 1], [2, 1]], order=3, num_symbols=4)
+    lexicon = Lexicon([[1, 3, 2], [2, 3, 1, 3]], separator=3)  # words: (1,), (2,)
+    settings = BeamSettings(lm_weight=0.7, insertion_bonus=0.4, word_bonus=1.3, **WIDE)
+
+    def score(label):
+        return totals[label] + 0.7 * lm_log_prob(lm, label) + 0.4 * len(label) + 1.3 * known_words(lexicon, label)
+
+    decoded = beam_decode(log_probs, lm, settings, lexicon)
+    assert score(tuple(decoded.labels)) == pytest.approx(max(score(label) for label in totals))
+    assert max(map(score, totals)) != pytest.approx(max(score(label) - 1.3 * known_words(lexicon, label) for label in totals))
+
+
 def test_the_language_model_settles_what_the_image_leaves_open():
     # Frames that read "1 2" or "1 3" equally; the texts say 2 follows 1.
     probs = np.array([[0.1, 0.8, 0.05, 0.05], [0.1, 0.05, 0.425, 0.425], [0.9, 0.04, 0.03, 0.03]])
@@ -69,6 +91,16 @@ def test_the_language_model_settles_what_the_image_leaves_open():
     for favoured in (2, 3):
         lm = CharNgram([[1, favoured]] * 3, order=2, num_symbols=4)
         assert beam_decode(log_probs, lm, BeamSettings(lm_weight=1.0)).labels == [1, favoured]
+
+
+def test_the_word_bonus_settles_what_the_image_and_the_ngram_leave_open():
+    # Frames that read "1 2" or "1 3" equally, a uniform n-gram, and one known word.
+    probs = np.array([[0.1, 0.8, 0.05, 0.05], [0.1, 0.05, 0.425, 0.425], [0.9, 0.04, 0.03, 0.03]])
+    lm = CharNgram([[1]], order=1, num_symbols=5)
+    for known in (2, 3):
+        lexicon = Lexicon([[1, known]], separator=4)
+        decoded = beam_decode(np.log(probs), lm, BeamSettings(lm_weight=0.0, word_bonus=1.0), lexicon)
+        assert decoded.labels == [1, known]
 
 
 def test_no_frames_decode_to_nothing():
