@@ -492,9 +492,12 @@ def language_model(
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = BeamSettings().beam_width,
     threads: Threads = None,
 ) -> None:
-    """Add a character n-gram language model, counted on the training texts and tuned on validation CER."""
+    """Add a character n-gram language model and known-word bonus from the training texts, tuned on validation CER.
 
-    configure_threads(threads)
+    --threads N runs the network on N threads and each trial's beam search in N processes.
+    """
+
+    workers = configure_threads(threads)
     fail_unless_exist(data, valid)
     recognizer = load_model_or_fail(model, use_language_model=False)
     train_lines, valid_lines = split_sources(data, valid, partition, seed)
@@ -503,6 +506,7 @@ def language_model(
             recognizer, train_lines, valid_lines, order,
             parse_list(weights, "--weights", float), parse_list(bonuses, "--bonuses", float),
             parse_list(word_bonuses, "--word-bonuses", float), BeamSettings(beam_width=beam_width), log=progress.log,
+            workers=workers,
         )
     save_model(output, tuned, extra_header=record_of(read_model_file(model)[1]))
     typer.echo(

@@ -4,14 +4,20 @@ The n-gram and the lexicon come from the training transcriptions. The search set
 are chosen by validation CER in two steps: the n-gram's weight and the insertion bonus
 over a grid, then the known-word bonus at the best of those (each trial is one beam
 search pass over the validation lines; the network runs only once), so the word bonus
-adds a few trials where a full grid would multiply them.
+adds a few trials where a full grid would multiply them. The search is plain Python, so
+``workers`` forked processes share each trial's lines.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from hwr.data.alphabet import Alphabet
 from hwr.data.readers import LineSet
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.language_model import LanguageModel
@@ -28,6 +34,20 @@ class Trial:
     wer: float
 
 
+_searched: tuple[LanguageModel, list[np.ndarray]] | None = None
+"""The language model and validation log-probabilities, set before the workers fork so they inherit them."""
+
+
+def _search(settings: BeamSettings, start: int, step: int) -> list[list[int]]:
+    """Beam search labels of every ``step``-th validation line from ``start``."""
+    assert _searched is not None
+    language_model, log_probs = _searched
+    return [
+        beam_decode(lp, language_model.ngram, settings, language_model.lexicon).labels
+        for lp in log_probs[start::step]
+    ]
+
+
 def add_language_model(
     model: Model,
     train: LineSet,
@@ -38,8 +58,9 @@ def add_language_model(
     word_bonuses: Sequence[float],
     base: BeamSettings = BeamSettings(),
     log: Callable[[str], None] = print,
+    workers: int = 1,
 ) -> tuple[Model, Trial, Trial]:
-    """``model`` with an n-gram and lexicon from ``train``'s texts, tuned on ``valid``.
+    """``model`` with an n-gram and lexicon from ``train``'s texts, tuned on ``valid`` by ``workers`` processes.
 
     Returns the new model, the best trial, and greedy decoding's result (its settings
     are ``base``) for comparison; every trial is logged.
@@ -63,12 +84,42 @@ def add_language_model(
     greedy = Trial(base, rates.cer, rates.wer)
     log(f"{len(corpus)} texts counted ({order}-gram); valid CER with greedy decoding: {100 * greedy.cer:.2f}%")
 
+    def search(settings: BeamSettings) -> list[list[int]]:
+        if pool is None:
+            return _search(settings, 0, 1)
+        labels: list[list[int]] = [[] for _ in log_probs]
+        for start, part in enumerate(pool.map(_search, [settings] * workers, range(workers), [workers] * workers)):
+            labels[start::workers] = part
+        return labels
+
+    global _searched
+    _searched = (language_model, log_probs)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
+    try:
+        best = _tune(data.texts, model.alphabet, weights, bonuses, word_bonuses, base, log, search)
+    finally:
+        _searched = None
+        if pool is not None:
+            pool.shutdown()
+    tuned_language_model = LanguageModel(corpus, order, model.alphabet, best.settings)  # recounting takes < 1 s
+    tuned = Model(model.network, model.alphabet, model.preprocessing, tuned_language_model)
+    return tuned, best, greedy
+
+
+def _tune(
+    references: Sequence[str],
+    alphabet: Alphabet,
+    weights: Sequence[float],
+    bonuses: Sequence[float],
+    word_bonuses: Sequence[float],
+    base: BeamSettings,
+    log: Callable[[str], None],
+    search: Callable[[BeamSettings], list[list[int]]],
+) -> Trial:
+    """The best settings: the weight x insertion bonus grid first, then the word bonuses at its best."""
+
     def trial(settings: BeamSettings) -> Trial:
-        texts = [
-            model.alphabet.decode(beam_decode(lp, language_model.ngram, settings, language_model.lexicon).labels)
-            for lp in log_probs
-        ]
-        rates = error_rates(data.texts, texts)
+        rates = error_rates(references, [alphabet.decode(labels) for labels in search(settings)])
         log(f"lm weight {settings.lm_weight:g}, insertion bonus {settings.insertion_bonus:g}, "
             f"word bonus {settings.word_bonus:g}: valid CER {100 * rates.cer:.2f}%  WER {100 * rates.wer:.2f}%")
         return Trial(settings, rates.cer, rates.wer)
@@ -79,7 +130,4 @@ def add_language_model(
         key=lambda t: t.cer,
     )
     second = [trial(replace(best.settings, word_bonus=value)) for value in word_bonuses if value != 0]
-    best = min([best, *second], key=lambda t: t.cer)
-    tuned_language_model = LanguageModel(corpus, order, model.alphabet, best.settings)  # recounting takes < 1 s
-    tuned = Model(model.network, model.alphabet, model.preprocessing, tuned_language_model)
-    return tuned, best, greedy
+    return min([best, *second], key=lambda t: t.cer)
