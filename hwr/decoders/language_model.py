@@ -19,7 +19,7 @@ from hwr.settings import checked_fields
 
 
 class LanguageModel:
-    """A character n-gram of ``order`` counted on ``corpus`` and its words, with the beam search ``settings`` to use them."""
+    """A character n-gram of ``order`` and a lexicon from ``corpus``, with the beam search ``settings`` to use them."""
 
     def __init__(self, corpus: Sequence[str], order: int, alphabet: Alphabet, settings: BeamSettings) -> None:
         self.corpus = tuple(corpus)

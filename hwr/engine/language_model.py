@@ -84,6 +84,10 @@ def add_language_model(
     greedy = Trial(base, rates.cer, rates.wer)
     log(f"{len(corpus)} texts counted ({order}-gram); valid CER with greedy decoding: {100 * greedy.cer:.2f}%")
 
+    global _searched
+    _searched = (language_model, log_probs)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
+
     def search(settings: BeamSettings) -> list[list[int]]:
         if pool is None:
             return _search(settings, 0, 1)
@@ -91,10 +95,6 @@ def add_language_model(
         for start, part in enumerate(pool.map(_search, [settings] * workers, range(workers), [workers] * workers)):
             labels[start::workers] = part
         return labels
-
-    global _searched
-    _searched = (language_model, log_probs)
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
     try:
         best = _tune(data.texts, model.alphabet, weights, bonuses, word_bonuses, base, log, search)
     finally:
