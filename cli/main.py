@@ -519,22 +519,26 @@ def language_model(
 @app.command()
 @reports_errors
 def ensemble(
-    models: Annotated[list[Path], typer.Argument(help="Two or more trained models (best.safetensors) of one alphabet, height and width reduction.")],
+    models: Annotated[list[Path], typer.Argument(help="Trained models (best.safetensors) of one alphabet, height and width reduction: two or more, or one read at several shifts.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ensemble model.")],
+    shifts: Annotated[str, typer.Option(help="Rows (of the normalised line) by which each network also reads the line moved down, up where negative; e.g. -7,0,7.")] = "0",
 ) -> None:
     """Combine trained models into one that averages their outputs; add a language model with hwr lm."""
 
-    if len(models) < 2:
-        fail("an ensemble needs at least two models")
+    rows = parse_list(shifts, "--shifts")
+    if len(models) * len(rows) < 2:
+        fail("an ensemble needs at least two models, or one model read at two or more --shifts")
     fail_unless_exist(*models)
     loaded, members = [], []
     for path in models:
         model, header, _ = read_model_file(path)
         loaded.append(model)
         members.append({"model": path.as_posix(), "sha256": header["sha256"], **record_of(header)})
-    combined = combine(loaded, [str(path) for path in models])
+    combined = combine(loaded, [str(path) for path in models], rows)
     save_model(output, combined, extra_header={"members": members})
-    typer.echo(f"{len(combined.network.members)} networks, {combined.network.num_parameters():,} weights: {output}")
+    network = combined.network
+    typer.echo(f"{len(network.members)} networks at shifts {', '.join(map(str, network.shifts))}, "
+               f"{network.num_parameters():,} weights: {output}")
 
 
 @app.command()

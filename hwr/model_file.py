@@ -77,15 +77,16 @@ def save_model(
 
 
 def _network_header(network: MDLSTMNetwork | Ensemble) -> dict[str, Any]:
-    """``network``: one network's config; ``networks``: an ensemble's, one per member."""
+    """``network``: one network's config; ``networks``: an ensemble's, one per member, and its ``shifts``."""
     if isinstance(network, Ensemble):
-        return {"networks": [member.config.to_dict() for member in network.members]}
+        return {"networks": [member.config.to_dict() for member in network.members], "shifts": list(network.shifts)}
     return {"network": network.config.to_dict()}
 
 
 def _network_from_header(header: dict[str, Any]) -> MDLSTMNetwork | Ensemble:
     if "networks" in header:
-        return Ensemble([MDLSTMNetwork(NetworkConfig.from_dict(config)) for config in header["networks"]])
+        members = [MDLSTMNetwork(NetworkConfig.from_dict(config)) for config in header["networks"]]
+        return Ensemble(members, shifts=header.get("shifts", (0,)))  # files before shifts read unshifted
     return MDLSTMNetwork(NetworkConfig.from_dict(header["network"]))
 
 

@@ -8,8 +8,8 @@ import torch
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.engine.ensemble import combine
-from hwr.ensemble import Ensemble
-from hwr.model_file import Model, load_model, read_model_file, save_model
+from hwr.ensemble import Ensemble, shift_rows
+from hwr.model_file import Model, _network_from_header, load_model, read_model_file, save_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 ALPHABET = Alphabet.from_texts(["Dear Hemsley"])
@@ -40,9 +40,37 @@ def test_the_output_is_the_normalised_geometric_mean_of_the_members_posteriors()
     torch.testing.assert_close(alone, outputs[0][0], msg="an ensemble of one network twice is that network")
 
 
+def test_shift_rows_moves_each_image_within_its_own_height():
+    images = torch.arange(1, 13, dtype=torch.float32).reshape(2, 6, 1).expand(2, 6, 2).clone()
+    sizes = torch.tensor([[6, 2], [4, 2]])  # the second image is padded below row 4
+    down = shift_rows(images, sizes, 2)
+    assert down[0, :, 0].tolist() == [0, 0, 1, 2, 3, 4]
+    assert down[1, :, 0].tolist() == [0, 0, 7, 8, 0, 0], "content stays inside the real height"
+    up = shift_rows(images, sizes, -1)
+    assert up[0, :, 0].tolist() == [2, 3, 4, 5, 6, 0]
+    assert up[1, :, 0].tolist() == [8, 9, 10, 0, 0, 0]
+    assert shift_rows(images, sizes, 5)[1].abs().sum() == 0
+    assert shift_rows(images, sizes, 0) is images
+
+
+@torch.no_grad()
+def test_shifted_readings_are_averaged_like_members():
+    members = [network(0), network(1)]
+    log_probs, _ = Ensemble(members, shifts=(-3, 0, 2))(IMAGES, SIZES)
+    readings = [member(shift_rows(IMAGES, SIZES, rows), SIZES)[0] for rows in (-3, 0, 2) for member in members]
+    mean = torch.stack(readings).mean(0)
+    torch.testing.assert_close(log_probs, torch.log_softmax(mean, -1))
+    unshifted, _ = Ensemble(members)(IMAGES, SIZES)
+    assert not torch.allclose(log_probs, unshifted)
+    one, _ = Ensemble([members[0]], shifts=(0, 2))(IMAGES, SIZES)
+    assert one.shape == log_probs.shape
+
+
 def test_members_must_give_the_same_frames_and_classes():
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(ValueError, match="at least two readings"):
         Ensemble([network(0)])
+    with pytest.raises(ValueError, match="distinct"):
+        Ensemble([network(0), network(1)], shifts=(1, 1))
     with pytest.raises(ValueError, match=r"network 2 shrinks the width 4x, network 1 6x"):
         Ensemble([network(0, input_block=(4, 3)), network(1)])
     with pytest.raises(ValueError, match="network 2 has 3 classes, network 1 10"):
@@ -66,10 +94,13 @@ def test_combine_checks_alphabet_and_preprocessing_and_flattens_ensembles():
 
 @torch.no_grad()
 def test_an_ensemble_model_file_round_trips(tmp_path):
-    model = combine([Model(network(seed), ALPHABET, Preprocessing(height=16)) for seed in range(2)], ["a", "b"])
+    model = combine([Model(network(seed), ALPHABET, Preprocessing(height=16)) for seed in range(2)], ["a", "b"], (0, 3))
     save_model(tmp_path / "e.safetensors", model, extra_header={"members": [{"model": "a"}, {"model": "b"}]})
     loaded = load_model(tmp_path / "e.safetensors")
     assert isinstance(loaded.network, Ensemble)
     assert [m.config for m in loaded.network.members] == [m.config for m in model.network.members]
+    assert loaded.network.shifts == (0, 3)
+    header = {"networks": [m.config.to_dict() for m in model.network.members]}  # written before shifts existed
+    assert _network_from_header(header).shifts == (0,)
     torch.testing.assert_close(loaded.network(IMAGES, SIZES)[0], model.network(IMAGES, SIZES)[0], rtol=0, atol=0)
     assert read_model_file(tmp_path / "e.safetensors")[1]["members"] == [{"model": "a"}, {"model": "b"}]

@@ -198,6 +198,12 @@ def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
     result = invoke("evaluate", manifest, "--split", "valid", "--model", tmp_path / "e_lm.safetensors")
     assert result.exit_code == 0 and "CER: " in result.output
     result = invoke("ensemble", members[0], "--output", tmp_path / "x.safetensors")
-    assert result.exit_code == 1 and result.output.strip() == "error: an ensemble needs at least two models"
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: an ensemble needs at least two models, or one model read at two or more --shifts"
+    result = invoke("ensemble", members[0], "--shifts", "-2,0,2", "--output", tmp_path / "s.safetensors")
+    assert result.exit_code == 0 and "1 networks at shifts -2, 0, 2" in result.output, result.output
+    assert load_model(tmp_path / "s.safetensors").network.shifts == (-2, 0, 2)
+    result = invoke("ensemble", *members, "--shifts", "0,40", "--output", tmp_path / "x.safetensors")
+    assert result.exit_code == 1 and "each must move the line by less than half its height" in result.output
     result = invoke("ensemble", members[0], tmp_path / "none.safetensors", "--output", tmp_path / "x.safetensors")
     assert result.exit_code == 1 and "none.safetensors: no such file" in result.output
