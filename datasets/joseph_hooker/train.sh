@@ -5,7 +5,8 @@
 # DATA_DIR defaults to ../shared/datasets/joseph_hooker_htr (beside the checkout).
 # The model is an ensemble of two networks trained side by side, one torch thread each
 # (on two cores that beats one run with two threads; see RESULTS.md, Session 11):
-# about two hours on an otherwise idle 2-core machine, then about 8 minutes for the language model.
+# one to two hours on an otherwise idle 2-core machine (64 minutes on the VM that trained the
+# shipped file, 120 on a slower one), then a few minutes for the language model and the test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 data=${1:-$here/../../../shared/datasets/joseph_hooker_htr}
@@ -26,7 +27,8 @@ hwr train "$data/lines.tsv" -o "$out/b" --hidden 48,96 "${common[@]}" > "$out/b.
 second=$!
 wait "$first" || { echo "error: training $out/a failed; see $out/a.log" >&2; exit 1; }
 wait "$second" || { echo "error: training $out/b failed; see $out/b.log" >&2; exit 1; }
-hwr ensemble "$out/a/best.safetensors" "$out/b/best.safetensors" -o "$out/ensemble.safetensors"
+# Each network also reads every line moved 7 rows up and down (RESULTS.md, Sessions 16-17).
+hwr ensemble "$out/a/best.safetensors" "$out/b/best.safetensors" --shifts -7,0,7 -o "$out/ensemble.safetensors"
 # A character 6-gram counted on the training texts, its weight tuned on valid.
 hwr lm "$data/lines.tsv" -m "$out/ensemble.safetensors" -o "$out/with_lm.safetensors" --order 6 --threads 2
 hwr evaluate "$data/lines.tsv" --split test -m "$out/with_lm.safetensors" --report "$out/test_report.csv"
