@@ -87,9 +87,8 @@ class Ensemble(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def forward(self, images: Tensor, sizes: Tensor, backend: Backend = "auto") -> tuple[Tensor, Tensor]:
-        outputs = [
-            member(shift_rows(images, sizes, rows), sizes, backend) for rows in self.shifts for member in self.members
-        ]
+        readings = (shift_rows(images, sizes, rows) for rows in self.shifts)
+        outputs = [member(shifted, sizes, backend) for shifted in readings for member in self.members]
         lengths = outputs[0][1]
         mean = torch.stack([log_probs for log_probs, _ in outputs]).mean(dim=0)
         return torch.log_softmax(mean, dim=-1), lengths
