@@ -22,7 +22,8 @@ def step():
     log_probs, _ = net(images, sizes)
     log_probs.sum().backward()
 
-step(); step()  # the first steps fault in the memory either way
+for _ in range(2):  # the first steps fault in the memory either way
+    step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(2):
     step()
