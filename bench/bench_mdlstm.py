@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from hwr.allocator import retain_freed_memory
-from hwr.ensemble import Ensemble
+from hwr.ensemble import Ensemble, networks_of
 from hwr.model_file import load_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
 from hwr.threads import configure_threads
@@ -86,7 +86,7 @@ def main() -> None:
     torch.manual_seed(0)
     if args.model:
         network = load_model(args.model).network
-        configs = [m.config for m in network.members] if isinstance(network, Ensemble) else [network.config]
+        configs = [m.config for m in networks_of(network)]
         name = f"{args.model.name} network" + (f" ({len(configs)}-network ensemble)" if len(configs) > 1 else "")
     else:
         configs, name = [NetworkConfig(num_classes=NUM_CLASSES)], "Graves 2009 network"

@@ -44,6 +44,7 @@ from hwr.engine.language_model import add_language_model
 from hwr.engine.setup import split_sources
 from hwr.engine.setup import train as run_training
 from hwr.engine.trainer import TrainingError
+from hwr.ensemble import RescoringEnsemble, networks_of
 from hwr.evaluation import evaluate as run_evaluation
 from hwr.decoders.beam import BeamSettings
 from hwr.model_file import ModelFileError, load_model, read_model_file, save_model
@@ -523,7 +524,11 @@ def ensemble(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ensemble model.")],
     shifts: Annotated[str, typer.Option(help="Rows (of the normalised line) by which each network also reads the line moved down, up where negative; e.g. -7,0,7.")] = "0",
 ) -> None:
-    """Combine trained models into one that averages their outputs; add a language model with hwr lm."""
+    """Combine trained models into one that averages their outputs; add a language model with hwr lm.
+
+    Networks with 1-D LSTM layers (--sequence-lstm) are not averaged: each proposes readings
+    that all networks then score.
+    """
 
     rows = parse_list(shifts, "--shifts")
     if len(models) * len(rows) < 2:
@@ -537,8 +542,11 @@ def ensemble(
     combined = combine(loaded, [str(path) for path in models], rows)
     save_model(output, combined, extra_header={"members": members})
     network = combined.network
-    typer.echo(f"{len(network.members)} networks at shifts {', '.join(map(str, network.shifts))}, "
-               f"{network.num_parameters():,} weights: {output}")
+    groups = network.groups if isinstance(network, RescoringEnsemble) else [network]
+    sizes = "+".join(str(len(networks_of(group))) for group in groups)
+    typer.echo(f"{len(networks_of(network))} networks at shifts {', '.join(map(str, rows))}, "
+               + (f"in {len(groups)} groups ({sizes}) that rescore each other's readings, " if len(groups) > 1 else "")
+               + f"{network.num_parameters():,} weights: {output}")
 
 
 @app.command()

@@ -19,6 +19,17 @@ and a network errs partly differently at each position: on the Joseph Hooker val
 lines, reading at shifts -7, 0 and 7 rows (of 96) took a 2-network ensemble from
 21.24% to 20.76% greedy, 15.77% to 15.16% with the language model
 (datasets/joseph_hooker/RESULTS.md, Session 16), for three times the reading time.
+
+Networks with 1-D LSTM layers over the collapsed columns do not average frame by
+frame: those layers see the whole line and are free to put a character's CTC spike on
+any frame near it, so two such networks put it on different frames, where the average
+halves both and the blank wins (averaged with another network, one of them got worse
+than either member). :class:`RescoringEnsemble` combines such networks after decoding
+instead: each group of networks that do line up (an :class:`Ensemble`, or one network)
+proposes its best readings, and every group scores every proposal by the probability
+CTC gives it (:mod:`hwr.decoders.rescoring`). On the Hooker lines that added a network
+with a 1-D LSTM head to the shipped pair: valid 15.50% -> 14.91%, test 19.16% -> 18.50%
+(RESULTS.md, Session 18).
 """
 
 from __future__ import annotations
@@ -92,3 +103,47 @@ class Ensemble(nn.Module):
         lengths = outputs[0][1]
         mean = torch.stack([log_probs for log_probs, _ in outputs]).mean(dim=0)
         return torch.log_softmax(mean, dim=-1), lengths
+
+
+class RescoringEnsemble(nn.Module):
+    """Groups of networks (each an :class:`Ensemble` or one network) that decode apart and
+    rescore each other's readings; the output stacks every group's log-probabilities
+    ``(groups, frames, batch, classes)``.
+
+    A group's weight in the rescoring is its share of the networks, so each network
+    counts as much as in a frame-level :class:`Ensemble`.
+    """
+
+    def __init__(self, groups: Sequence[MDLSTMNetwork | Ensemble], names: Sequence[str] | None = None) -> None:
+        super().__init__()
+        if len(groups) < 2:
+            raise ValueError(f"a rescoring ensemble needs at least two groups, got {len(groups)}")
+        names = names or [f"group {k}" for k in range(1, len(groups) + 1)]
+        first = networks_of(groups[0])[0].config
+        for group, name in zip(groups[1:], names[1:]):
+            config = networks_of(group)[0].config
+            if config.num_classes != first.num_classes:
+                raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
+            if config.width_reduction != first.width_reduction:  # the groups' outputs are stacked
+                raise ValueError(f"{name} shrinks the width {config.width_reduction}x, {names[0]} {first.width_reduction}x")
+        self.groups = nn.ModuleList(groups)
+        sizes = [len(networks_of(group)) for group in groups]
+        self.weights = tuple(size / sum(sizes) for size in sizes)
+
+    @property
+    def num_classes(self) -> int:
+        return networks_of(self.groups[0])[0].config.num_classes
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, images: Tensor, sizes: Tensor, backend: Backend = "auto") -> tuple[Tensor, Tensor]:
+        outputs = [group(images, sizes, backend) for group in self.groups]
+        return torch.stack([log_probs for log_probs, _ in outputs]), outputs[0][1]
+
+
+def networks_of(network: MDLSTMNetwork | Ensemble | RescoringEnsemble) -> list[MDLSTMNetwork]:
+    """The networks inside ``network`` (itself, if it is one)."""
+    if isinstance(network, RescoringEnsemble):
+        return [n for group in network.groups for n in networks_of(group)]
+    return list(network.members) if isinstance(network, Ensemble) else [network]

@@ -5,7 +5,8 @@ preprocessing), and loading it never executes code: safetensors is plain
 tensors plus a JSON header, unlike pickles (``torch.save``), which are refused
 with a message. Training checkpoints are model files with extra header fields
 and tensors (see :mod:`hwr.engine.checkpoint`), so any checkpoint can transcribe.
-An ensemble (:mod:`hwr.ensemble`) lists its members' configs under ``networks``.
+An ensemble (:mod:`hwr.ensemble`) lists its members' configs under ``networks``, a
+rescoring ensemble each group's header under ``groups``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.decoders.language_model import LanguageModel
-from hwr.ensemble import Ensemble
+from hwr.ensemble import Ensemble, RescoringEnsemble
 from hwr.network import MDLSTMNetwork, NetworkConfig
 
 FORMAT = "hwr-model"
@@ -41,7 +42,7 @@ class ModelFileError(ValueError):
 class Model:
     """A trained recognizer: what a model file holds."""
 
-    network: MDLSTMNetwork | Ensemble
+    network: MDLSTMNetwork | Ensemble | RescoringEnsemble
     alphabet: Alphabet
     preprocessing: Preprocessing
     language_model: LanguageModel | None = None
@@ -76,14 +77,22 @@ def save_model(
     write_bytes_atomically(path, save(tensors, metadata={"hwr": json.dumps(header)}))
 
 
-def _network_header(network: MDLSTMNetwork | Ensemble) -> dict[str, Any]:
-    """``network``: one network's config; ``networks``: an ensemble's, one per member, and its ``shifts``."""
+def _network_header(network: MDLSTMNetwork | Ensemble | RescoringEnsemble) -> dict[str, Any]:
+    """``network``: one network's config; ``networks``: an ensemble's, one per member, and its ``shifts``;
+    ``groups``: a rescoring ensemble's, one of those per group."""
+    if isinstance(network, RescoringEnsemble):
+        return {"groups": [_network_header(group) for group in network.groups]}
     if isinstance(network, Ensemble):
         return {"networks": [member.config.to_dict() for member in network.members], "shifts": list(network.shifts)}
     return {"network": network.config.to_dict()}
 
 
-def _network_from_header(header: dict[str, Any]) -> MDLSTMNetwork | Ensemble:
+def _network_from_header(header: dict[str, Any]) -> MDLSTMNetwork | Ensemble | RescoringEnsemble:
+    if "groups" in header:
+        groups = [_network_from_header(group) for group in header["groups"]]
+        if any(isinstance(group, RescoringEnsemble) for group in groups):
+            raise ValueError("a rescoring ensemble's groups cannot be rescoring ensembles")
+        return RescoringEnsemble(groups)  # type: ignore[arg-type]
     if "networks" in header:
         members = [MDLSTMNetwork(NetworkConfig.from_dict(config)) for config in header["networks"]]
         return Ensemble(members, shifts=header.get("shifts", (0,)))  # files before shifts read unshifted

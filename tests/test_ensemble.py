@@ -8,9 +8,10 @@ import torch
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.engine.ensemble import combine
-from hwr.ensemble import Ensemble, shift_rows
+from hwr.ensemble import Ensemble, RescoringEnsemble, networks_of, shift_rows
 from hwr.model_file import Model, _network_from_header, load_model, read_model_file, save_model
 from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.recognizer import decode, line_log_probs, transcribe_normalized
 
 ALPHABET = Alphabet.from_texts(["Dear Hemsley"])
 
@@ -104,3 +105,42 @@ def test_an_ensemble_model_file_round_trips(tmp_path):
     assert _network_from_header(header).shifts == (0,)
     torch.testing.assert_close(loaded.network(IMAGES, SIZES)[0], model.network(IMAGES, SIZES)[0], rtol=0, atol=0)
     assert read_model_file(tmp_path / "e.safetensors")[1]["members"] == [{"model": "a"}, {"model": "b"}]
+
+
+@torch.no_grad()
+def test_networks_with_1d_lstm_layers_are_rescoring_groups_of_their_own(tmp_path):
+    plain = [Model(network(seed), ALPHABET, Preprocessing(height=16)) for seed in range(2)]
+    headed = Model(network(2, sequence_lstm=(3,)), ALPHABET, Preprocessing(height=16))
+    model = combine([plain[0], headed, plain[1]], ["a", "h", "b"], (0, 3))
+    ensemble = model.network
+    assert isinstance(ensemble, RescoringEnsemble)
+    assert ensemble.weights == pytest.approx((2 / 3, 1 / 3)), "each group weighs as many networks as it has"
+    assert [len(networks_of(group)) for group in ensemble.groups] == [2, 1]
+    readings, lengths = ensemble(IMAGES, SIZES)
+    pair, _ = Ensemble([plain[0].network, plain[1].network], shifts=(0, 3))(IMAGES, SIZES)
+    alone, _ = Ensemble([headed.network], shifts=(0, 3))(IMAGES, SIZES)
+    torch.testing.assert_close(readings, torch.stack([pair, alone]))
+    assert lengths.tolist() == [10, 8, 3]
+    assert isinstance(combine([headed, plain[0]], ["h", "a"]).network.groups[1], MDLSTMNetwork), "no shifts: no Ensemble"
+    assert isinstance(combine([plain[0], plain[1]], ["a", "b"]).network, Ensemble)
+
+    save_model(tmp_path / "r.safetensors", model)
+    loaded = load_model(tmp_path / "r.safetensors")
+    assert isinstance(loaded.network, RescoringEnsemble)
+    assert loaded.network.weights == ensemble.weights
+    torch.testing.assert_close(loaded.network(IMAGES, SIZES)[0], readings, rtol=0, atol=0)
+    images = [(255 * IMAGES[b, :h, :w]).to(torch.uint8).numpy() for b, (h, w) in enumerate(SIZES.tolist())]
+    for image, transcription in zip(images, transcribe_normalized(loaded, images)):  # batched
+        [(_, alone)] = line_log_probs(model, [image])
+        assert alone.shape[0] == 2
+        assert transcription == decode(model, alone)
+        assert 0 < transcription.confidence <= 1
+
+
+def test_rescoring_groups_must_give_the_same_frames_and_classes():
+    with pytest.raises(ValueError, match="at least two groups"):
+        RescoringEnsemble([network(0)])
+    with pytest.raises(ValueError, match=r"group 2 shrinks the width 4x, group 1 6x"):
+        RescoringEnsemble([network(0, input_block=(4, 3)), network(1)])
+    with pytest.raises(ValueError, match="group 2 has 3 classes, group 1 10"):
+        RescoringEnsemble([network(0), network(1, num_classes=3)])

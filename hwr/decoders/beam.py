@@ -82,6 +82,13 @@ def beam_decode(
     (all paths that give it), comparable to the greedy decoder's. Without a ``lexicon``
     no word earns ``settings.word_bonus``.
     """
+    return beam_search(log_probs, lm, settings, lexicon)[0]
+
+
+def beam_search(
+    log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings, lexicon: Lexicon | None = None, n: int = 1
+) -> list[Decoded]:
+    """The ``n`` best labellings (fewer where the beam holds fewer), best first; see :func:`beam_decode`."""
     beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(blank=0.0)}
     threshold = math.log(settings.prune) if settings.prune > 0 else NEG_INF
 
@@ -123,6 +130,6 @@ def beam_decode(
         end = settings.lm_weight * lm.log_probs(prefix)[END] + settings.word_bonus * ends_known_word(prefix)
         return score(prefix, state) + end
 
-    prefix, state = max(beams.items(), key=lambda item: final_score(*item))
-    confidence = math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0
-    return Decoded(list(prefix), confidence)
+    ranked = sorted(beams.items(), key=lambda item: final_score(*item), reverse=True)[:n]
+    return [Decoded(list(prefix), math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0)
+            for prefix, state in ranked]

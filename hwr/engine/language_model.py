@@ -21,7 +21,9 @@ from hwr.data.alphabet import Alphabet
 from hwr.data.readers import LineSet
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.language_model import LanguageModel
+from hwr.decoders.rescoring import rescoring_decode
 from hwr.engine.trainer import prepare
+from hwr.ensemble import RescoringEnsemble
 from hwr.metrics import error_rates
 from hwr.model_file import Model
 from hwr.recognizer import decode, line_log_probs
@@ -34,18 +36,19 @@ class Trial:
     wer: float
 
 
-_searched: tuple[LanguageModel, list[np.ndarray]] | None = None
-"""The language model and validation log-probabilities, set before the workers fork so they inherit them."""
+_searched: tuple[LanguageModel, list[np.ndarray], tuple[float, ...] | None] | None = None
+"""The language model, validation log-probabilities and a rescoring ensemble's group weights
+(None for other models), set before the workers fork so they inherit them."""
 
 
 def _search(settings: BeamSettings, start: int, step: int) -> list[list[int]]:
     """Beam search labels of every ``step``-th validation line from ``start``."""
     assert _searched is not None
-    language_model, log_probs = _searched
-    return [
-        beam_decode(lp, language_model.ngram, settings, language_model.lexicon).labels
-        for lp in log_probs[start::step]
-    ]
+    language_model, log_probs, weights = _searched
+    ngram, lexicon = language_model.ngram, language_model.lexicon
+    if weights is not None:
+        return [rescoring_decode(lp, weights, ngram, settings, lexicon).labels for lp in log_probs[start::step]]
+    return [beam_decode(lp, ngram, settings, lexicon).labels for lp in log_probs[start::step]]
 
 
 def add_language_model(
@@ -85,7 +88,8 @@ def add_language_model(
     log(f"{len(corpus)} texts counted ({order}-gram); valid CER with greedy decoding: {100 * greedy.cer:.2f}%")
 
     global _searched
-    _searched = (language_model, log_probs)
+    group_weights = model.network.weights if isinstance(model.network, RescoringEnsemble) else None
+    _searched = (language_model, log_probs, group_weights)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
 
     def search(settings: BeamSettings) -> list[list[int]]:

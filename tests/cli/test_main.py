@@ -207,3 +207,21 @@ def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
     assert result.exit_code == 1 and "each must move the line by less than half its height" in result.output
     result = invoke("ensemble", members[0], tmp_path / "none.safetensors", "--output", tmp_path / "x.safetensors")
     assert result.exit_code == 1 and "none.safetensors: no such file" in result.output
+
+
+def test_a_network_with_1d_lstm_layers_joins_an_ensemble_as_a_rescoring_group(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)
+    for name, extra in (("a", []), ("b", ["--seed", 1]), ("h", ["--sequence-lstm", 4])):
+        assert invoke("train", manifest, "--output", tmp_path / name, "--epochs", 1, *extra, *TINY).exit_code == 0
+    members = [tmp_path / name / "best.safetensors" for name in "ahb"]
+    result = invoke("ensemble", *members, "--shifts", "-1,0", "--output", tmp_path / "e.safetensors")
+    assert result.exit_code == 0, result.output
+    assert "3 networks at shifts -1, 0, in 2 groups (2+1) that rescore each other's readings" in result.output
+    lm_model = tmp_path / "e_lm.safetensors"
+    result = invoke("lm", manifest, "--model", tmp_path / "e.safetensors", "--output", lm_model, "--order", 3,
+                    "--weights", "0.5", "--bonuses", "1", "--word-bonuses", "2", "--beam-width", 4, "--threads", 1)
+    assert result.exit_code == 0, result.output
+    greedy_cer, lm_cer = (part.split("%")[0].split()[-1] for part in result.output.strip().splitlines()[-1].split("->"))
+    with_lm = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model)
+    without = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model, "--no-lm")
+    assert f"CER: {lm_cer}%" in with_lm.output and f"CER: {greedy_cer}%" in without.output
