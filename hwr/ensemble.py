@@ -27,9 +27,9 @@ halves both and the blank wins (averaged with another network, one of them got w
 than either member). :class:`RescoringEnsemble` combines such networks after decoding
 instead: each group of networks that do line up (an :class:`Ensemble`, or one network)
 proposes its best readings, and every group scores every proposal by the probability
-CTC gives it (:mod:`hwr.decoders.rescoring`). On the Hooker lines that added a network
-with a 1-D LSTM head to the shipped pair: valid 15.50% -> 14.91%, test 19.16% -> 18.50%
-(RESULTS.md, Session 18).
+CTC gives it (:mod:`hwr.decoders.rescoring`). On the Hooker lines, adding a network with
+a 1-D LSTM head that way to a frame-averaged pair took valid from 15.59% to 15.11% and test
+from 19.24% to 18.74%, with the language model (RESULTS.md, Session 18).
 """
 
 from __future__ import annotations

@@ -34,15 +34,31 @@ would give 9.9% CER, so the choice among them, not the proposals, limits the res
 
 def ctc_log_likelihoods(log_probs: np.ndarray, labellings: Sequence[Sequence[int]]) -> np.ndarray:
     """``log P_ctc(labelling)`` under one line's frames ``(T, K)`` (class 0 = blank), for each labelling;
-    ``-inf`` where the frames are too few for it."""
-    frames = len(log_probs)
-    batch = torch.from_numpy(np.ascontiguousarray(log_probs)).unsqueeze(1).expand(-1, len(labellings), -1)
-    targets = torch.tensor([k for labels in labellings for k in labels], dtype=torch.long)
-    losses = torch.nn.functional.ctc_loss(
-        batch, targets, torch.full((len(labellings),), frames, dtype=torch.long),
-        torch.tensor([len(labels) for labels in labellings], dtype=torch.long), reduction="none",
-    )
-    return -losses.double().numpy()
+    ``-inf`` where the frames are too few for it.
+
+    The CTC forward recursion over each labelling with blanks around and between its
+    labels (Graves et al. 2006), all labellings at once. Plain numpy, not torch: ``hwr lm``
+    runs this in forked processes, where torch's OpenMP thread pool would hang.
+    """
+    count = len(labellings)
+    states = 2 * max((len(labels) for labels in labellings), default=0) + 1
+    extended = np.zeros((count, states), dtype=np.int64)  # blanks, and the labels at odd states
+    for j, labels in enumerate(labellings):
+        extended[j, 1 : 2 * len(labels) : 2] = labels
+    # A state may be entered from two back (skipping a blank) unless it is a blank or repeats that label.
+    skips = np.zeros((count, states), dtype=bool)
+    skips[:, 2:] = (extended[:, 2:] != 0) & (extended[:, 2:] != extended[:, :-2])
+    emissions = log_probs.astype(np.float64)[:, extended]  # (T, count, states)
+    alpha = np.full((count, states), -np.inf)
+    alpha[:, :2] = emissions[0, :, :2]
+    for frame in emissions[1:]:
+        entered = alpha.copy()
+        entered[:, 1:] = np.logaddexp(entered[:, 1:], alpha[:, :-1])
+        entered[:, 2:] = np.where(skips[:, 2:], np.logaddexp(entered[:, 2:], alpha[:, :-2]), entered[:, 2:])
+        alpha = entered + frame
+    last = np.array([2 * len(labels) for labels in labellings])  # the final blank; the last label is one before
+    rows = np.arange(count)
+    return np.logaddexp(alpha[rows, last], np.where(last > 0, alpha[rows, np.maximum(last - 1, 0)], -np.inf))
 
 
 def language_terms(labels: Sequence[int], ngram: CharNgram, lexicon: Lexicon | None) -> tuple[float, int]:
