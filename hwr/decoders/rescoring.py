@@ -84,18 +84,18 @@ def rescoring_decode(
 
     Its confidence is the per-frame geometric mean of its weighted CTC probability.
     """
+    search = settings or BeamSettings()
     if lm is None:
         proposals = [greedy_decode(torch.from_numpy(r).unsqueeze(1), torch.tensor([len(r)]))[0] for r in readings]
     else:
-        settings = settings or BeamSettings()
-        proposals = [d for r in readings for d in beam_search(r, lm, settings, lexicon, CANDIDATES_PER_GROUP)]
+        proposals = [d for r in readings for d in beam_search(r, lm, search, lexicon, CANDIDATES_PER_GROUP)]
     texts = list(dict.fromkeys(tuple(d.labels) for d in proposals))
     ctc = sum(w * ctc_log_likelihoods(r, texts) for w, r in zip(weights, readings))
     scores = ctc.copy()
-    if lm is not None and settings is not None:
+    if lm is not None:
         for j, text in enumerate(texts):
             log_prob, known = language_terms(text, lm, lexicon)
-            scores[j] += settings.lm_weight * log_prob + settings.insertion_bonus * len(text) + settings.word_bonus * known
+            scores[j] += search.lm_weight * log_prob + search.insertion_bonus * len(text) + search.word_bonus * known
     best = int(np.argmax(scores))
     frames = readings.shape[1]
     return Decoded(list(texts[best]), math.exp(ctc[best] / frames) if frames else 0.0)
