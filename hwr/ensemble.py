@@ -40,7 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from hwr.mdlstm.layer import Backend
-from hwr.network import MDLSTMNetwork
+from hwr.network import MDLSTMNetwork, NetworkConfig
 
 
 def shift_rows(images: Tensor, sizes: Tensor, rows: int) -> Tensor:
@@ -56,6 +56,21 @@ def shift_rows(images: Tensor, sizes: Tensor, rows: int) -> Tensor:
             else:
                 shifted[b, : height + rows] = images[b, -rows:height]
     return shifted
+
+
+def _check_same_outputs(configs: Sequence[NetworkConfig], names: Sequence[str]) -> None:
+    """Networks (named ``names`` in messages) whose outputs are combined class by class and
+    frame by frame must have the same classes and width reduction."""
+    first = configs[0]
+    for config, name in zip(configs[1:], names[1:]):
+        if config.num_classes != first.num_classes:
+            raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
+        # Nested ceiling divisions equal one by their product, so this makes every width give equal frames.
+        if config.width_reduction != first.width_reduction:
+            raise ValueError(
+                f"{name} shrinks the width {config.width_reduction}x, {names[0]} "
+                f"{first.width_reduction}x: their CTC frames would not line up"
+            )
 
 
 class Ensemble(nn.Module):
@@ -77,17 +92,7 @@ class Ensemble(nn.Module):
                 f"at {len(self.shifts)} shift"
             )
         names = names or [f"network {k}" for k in range(1, len(members) + 1)]
-        first = members[0].config
-        for member, name in zip(members[1:], names[1:]):
-            config = member.config
-            if config.num_classes != first.num_classes:
-                raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
-            # Nested ceiling divisions equal one by their product, so this makes every width give equal frames.
-            if config.width_reduction != first.width_reduction:
-                raise ValueError(
-                    f"{name} shrinks the width {config.width_reduction}x, {names[0]} "
-                    f"{first.width_reduction}x: their CTC frames would not line up"
-                )
+        _check_same_outputs([member.config for member in members], names)
         self.members = nn.ModuleList(members)
 
     @property
@@ -118,14 +123,8 @@ class RescoringEnsemble(nn.Module):
         super().__init__()
         if len(groups) < 2:
             raise ValueError(f"a rescoring ensemble needs at least two groups, got {len(groups)}")
-        names = names or [f"group {k}" for k in range(1, len(groups) + 1)]
-        first = networks_of(groups[0])[0].config
-        for group, name in zip(groups[1:], names[1:]):
-            config = networks_of(group)[0].config
-            if config.num_classes != first.num_classes:
-                raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
-            if config.width_reduction != first.width_reduction:  # the groups' outputs are stacked
-                raise ValueError(f"{name} shrinks the width {config.width_reduction}x, {names[0]} {first.width_reduction}x")
+        configs = [networks_of(group)[0].config for group in groups]  # the groups' outputs are stacked
+        _check_same_outputs(configs, names or [f"group {k}" for k in range(1, len(groups) + 1)])
         self.groups = nn.ModuleList(groups)
         sizes = [len(networks_of(group)) for group in groups]
         self.weights = tuple(size / sum(sizes) for size in sizes)
