@@ -146,3 +146,10 @@ def test_rescoring_groups_must_give_the_same_frames_and_classes():
         RescoringEnsemble([network(0, input_block=(4, 3)), network(1)])
     with pytest.raises(ValueError, match="group 2 has 3 classes, group 1 10"):
         RescoringEnsemble([network(0), network(1, num_classes=3)])
+
+
+def test_a_model_file_with_nested_rescoring_groups_is_refused(tmp_path):
+    single = {"network": network(0).config.to_dict()}
+    with pytest.raises(ValueError, match="a rescoring ensemble's groups cannot be rescoring ensembles"):
+        _network_from_header({"groups": [single, {"groups": [single, single]}]})
+    assert isinstance(_network_from_header({"groups": [single, single]}), RescoringEnsemble)
