@@ -1,0 +1,86 @@
+"""PAGE-XML line polygons and masking a crop with its polygon; the Hooker recipe's masking script."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwr.data.images import read_gray
+from hwr.data.page_xml import PageXmlError, line_polygons, mask_outside
+from hwr.data.readers import read_lines
+from tests.shared_data import HOOKER_MANIFEST, needs_hooker
+
+PAGE = """<?xml version="1.0" encoding="UTF-8"?>
+<PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15">
+  <Page imageFilename="p.jpg" imageWidth="100" imageHeight="80">
+    <TextRegion id="r1"><Coords points="0,0 99,0 99,79 0,79"/>
+      <TextLine id="r1l1"><Coords points="10,5 90,5 90,20 10,20"/><TextEquiv><Unicode>one</Unicode></TextEquiv></TextLine>
+      <TextLine id="r1l2"><Coords points="10,30 90,30.6 50,45"/></TextLine>
+    </TextRegion>
+  </Page>
+</PcGts>
+"""
+
+
+def test_line_polygons_reads_every_text_line_whatever_the_namespace(tmp_path):
+    (tmp_path / "p.xml").write_text(PAGE, encoding="utf-8")
+    polygons = line_polygons(tmp_path / "p.xml")
+    assert list(polygons) == ["r1l1", "r1l2"]
+    assert polygons["r1l1"].tolist() == [[10, 5], [90, 5], [90, 20], [10, 20]]
+    assert polygons["r1l2"].tolist() == [[10, 30], [90, 31], [50, 45]]  # fractional points are rounded
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<PcGts><Page>", "can't read it as XML"),
+        ('<PcGts><TextLine id="l1"/></PcGts>', "TextLine 'l1' has no readable Coords"),
+        ('<PcGts><TextLine id="l1"><Coords points="1,2 x,4"/></TextLine></PcGts>', "no readable Coords"),
+        ('<PcGts><TextLine id="l1"><Coords points="1,2 3,4"/></TextLine></PcGts>', "at least 3 points"),
+    ],
+)
+def test_unusable_page_xml_is_refused_naming_the_file(tmp_path, text, message):
+    (tmp_path / "bad.xml").write_text(text, encoding="utf-8")
+    with pytest.raises(PageXmlError, match=message) as error:
+        line_polygons(tmp_path / "bad.xml")
+    assert str(tmp_path / "bad.xml") in str(error.value)
+
+
+def test_missing_page_xml_is_refused_naming_the_file(tmp_path):
+    with pytest.raises(PageXmlError, match="missing.xml"):
+        line_polygons(tmp_path / "missing.xml")
+
+
+def test_mask_outside_keeps_the_grown_polygon_and_paints_the_rest_with_the_paper():
+    crop = np.full((40, 60), 200, np.uint8)
+    crop[:, ::3] = 20  # ink strokes everywhere, the neighbours' included
+    polygon = np.array([[10, 10], [49, 10], [49, 29], [10, 29]])
+    masked = mask_outside(crop, polygon, grow=3)
+    assert (masked[10:30, 10:50] == crop[10:30, 10:50]).all()  # the line itself
+    assert (masked[7:33, 10:50] == crop[7:33, 10:50]).all()  # grown by 3 pixels on each side
+    assert (masked[10:30, 7:53] == crop[10:30, 7:53]).all()
+    assert (masked[:6] == 200).all() and (masked[34:] == 200).all()  # the paper's tone beyond
+    assert (masked[:, :6] == 200).all() and (masked[:, 54:] == 200).all()
+    assert (mask_outside(crop, polygon, grow=0)[9, 10:50] == 200).all()
+
+
+@needs_hooker
+def test_the_recipe_masks_hooker_lines_into_a_manifest_hwr_reads(tmp_path):
+    script = Path(__file__).resolve().parents[2] / "datasets/joseph_hooker/mask_lines.py"
+    spec = importlib.util.spec_from_file_location("mask_lines", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    manifest = module.mask_lines(HOOKER_MANIFEST.parent, tmp_path, split="test", limit=3)
+    original = read_lines(HOOKER_MANIFEST, "test").lines[:3]
+    masked = read_lines(manifest, "test")
+    assert not masked.problems
+    assert [(line.id, line.text) for line in masked.lines] == [(line.id, line.text) for line in original]
+    for before, after in zip(original, masked.lines):
+        crop, kept = read_gray(before.image), read_gray(after.image)
+        assert kept.shape == crop.shape and after.image.suffix == ".png"
+        changed = kept != crop
+        assert 0 < changed.mean() < 0.9  # the neighbours are gone, the line is not
+        assert (kept[changed] == np.percentile(crop, 90).astype(np.uint8)).all()
