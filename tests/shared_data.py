@@ -1,5 +1,6 @@
 """The real handwriting in ``../shared`` beside the checkout, for the tests that need it."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,3 +9,12 @@ HOOKER_MANIFEST = Path(__file__).resolve().parents[2] / "shared/datasets/joseph_
 needs_hooker = pytest.mark.skipif(
     not HOOKER_MANIFEST.exists(), reason="the shared Joseph Hooker data set is not on this machine"
 )
+MASK_SCRIPT = Path(__file__).resolve().parents[1] / "datasets/joseph_hooker/mask_lines.py"
+
+
+def masked_hooker_lines(out: Path, split: str, limit: int) -> Path:
+    """The first ``limit`` Hooker lines of ``split`` masked by the recipe's script into ``out``; returns their manifest."""
+    spec = importlib.util.spec_from_file_location("mask_lines", MASK_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.mask_lines(HOOKER_MANIFEST.parent, out, split=split, limit=limit)

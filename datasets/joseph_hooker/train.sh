@@ -8,9 +8,8 @@
 # (on two cores that beats one run with two threads; see RESULTS.md, Session 11): a and b
 # are averaged frame by frame; c has a bidirectional 1-D LSTM over the collapsed columns,
 # so it joins them as a group of its own that rescores their readings (RESULTS.md, Session 18).
-# The three need ~165 core-minutes on the VM of 2026-12-01 (a 47, b 64, c 54), so about
-# 1.5 hours on an otherwise idle 2-core machine, up to twice that on the slowest VMs seen;
-# then ~15 minutes for the language model and a few for the test.
+# The whole script took 124 minutes alone on the 2-core VM of 2026-12-02 (training 118,
+# the language model 4, the test 2); slower VMs may need up to twice that.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 data=${1:-$here/../../../shared/datasets/joseph_hooker_htr}

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from hwr.data.images import read_gray
 from hwr.data.page_xml import PageXmlError, line_polygons, mask_outside
 from hwr.data.readers import read_lines
-from tests.shared_data import HOOKER_MANIFEST, needs_hooker
+from tests.shared_data import HOOKER_MANIFEST, masked_hooker_lines, needs_hooker
 
 PAGE = """<?xml version="1.0" encoding="UTF-8"?>
 <PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15">
@@ -69,11 +66,7 @@ def test_mask_outside_keeps_the_grown_polygon_and_paints_the_rest_with_the_paper
 
 @needs_hooker
 def test_the_recipe_masks_hooker_lines_into_a_manifest_hwr_reads(tmp_path):
-    script = Path(__file__).resolve().parents[2] / "datasets/joseph_hooker/mask_lines.py"
-    spec = importlib.util.spec_from_file_location("mask_lines", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    manifest = module.mask_lines(HOOKER_MANIFEST.parent, tmp_path, split="test", limit=3)
+    manifest = masked_hooker_lines(tmp_path, "test", 3)
     original = read_lines(HOOKER_MANIFEST, "test").lines[:3]
     masked = read_lines(manifest, "test")
     assert not masked.problems
