@@ -2,6 +2,7 @@
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -12,9 +13,14 @@ needs_hooker = pytest.mark.skipif(
 MASK_SCRIPT = Path(__file__).resolve().parents[1] / "datasets/joseph_hooker/mask_lines.py"
 
 
-def masked_hooker_lines(out: Path, split: str, limit: int) -> Path:
-    """The first ``limit`` Hooker lines of ``split`` masked by the recipe's script into ``out``; returns their manifest."""
+def mask_script() -> ModuleType:
+    """The Hooker recipe's ``mask_lines.py`` (a script, not part of the package)."""
     spec = importlib.util.spec_from_file_location("mask_lines", MASK_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.mask_lines(HOOKER_MANIFEST.parent, out, split=split, limit=limit)
+    return module
+
+
+def masked_hooker_lines(out: Path, split: str, limit: int) -> Path:
+    """The first ``limit`` Hooker lines of ``split`` masked by the recipe's script into ``out``; returns their manifest."""
+    return mask_script().mask_lines(HOOKER_MANIFEST.parent, out, split=split, limit=limit)

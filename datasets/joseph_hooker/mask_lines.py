@@ -18,12 +18,15 @@ from pathlib import Path
 import cv2
 import pandas as pd
 
-from hwr.data.images import read_gray
-from hwr.data.page_xml import line_polygons, mask_outside
+from hwr.data.images import ImageError, read_gray
+from hwr.data.page_xml import PageXmlError, line_polygons, mask_outside
 
 
 def mask_lines(data: Path, out: Path, split: str | None = None, limit: int | None = None) -> Path:
-    """Mask the lines of ``data`` (one split, its first ``limit`` lines, if given) into ``out``; returns the manifest."""
+    """Mask the lines of ``data`` (one split, its first ``limit`` lines, if given) into ``out``; returns the manifest.
+
+    Raises PageXmlError or ImageError, naming the file, for a page or line image it can't use.
+    """
     table = pd.read_csv(data / "lines.tsv", sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False, dtype=str)
     if split is not None:
         table = table[table["split"] == split]
@@ -34,13 +37,13 @@ def mask_lines(data: Path, out: Path, split: str | None = None, limit: int | Non
     for row in table.itertuples(index=False):
         if row.page not in pages:
             pages[row.page] = line_polygons(data / "page_xml" / f"{row.page}.xml")
-        line_id = row.id.split("__", 1)[1]
+        line_id = row.id.partition("__")[2]  # ids are <page>__<TextLine id>
         if line_id not in pages[row.page]:
-            sys.exit(f"error: {data / 'page_xml' / (row.page + '.xml')}: no TextLine {line_id!r} for line {row.id}")
+            raise PageXmlError(f"{data / 'page_xml' / (row.page + '.xml')}: no TextLine {line_id!r} for line {row.id}")
         polygon = pages[row.page][line_id] - [int(row.x), int(row.y)]
         image = Path("lines") / f"{row.id}.png"
         if not cv2.imwrite(str(out / image), mask_outside(read_gray(data / row.image), polygon)):
-            sys.exit(f"error: {out / image}: could not write it")
+            raise OSError(f"{out / image}: could not write it")
         images.append(str(image))
     table = table.assign(image=images)
     manifest = out / "lines.tsv"
@@ -58,4 +61,7 @@ if __name__ == "__main__":
     parser.add_argument("--limit", type=int, help="only the first LIMIT lines (of the split)")
     arguments = parser.parse_args()
     cv2.setNumThreads(1)
-    print(mask_lines(arguments.data, arguments.out, arguments.split, arguments.limit))
+    try:
+        print(mask_lines(arguments.data, arguments.out, arguments.split, arguments.limit))
+    except (OSError, PageXmlError, ImageError) as error:
+        sys.exit(f"error: {error}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import cv2
 import numpy as np
 import pytest
 
 from hwr.data.images import read_gray
 from hwr.data.page_xml import PageXmlError, line_polygons, mask_outside
 from hwr.data.readers import read_lines
-from tests.shared_data import HOOKER_MANIFEST, masked_hooker_lines, needs_hooker
+from tests.shared_data import HOOKER_MANIFEST, MASK_SCRIPT, mask_script, masked_hooker_lines, needs_hooker
 
 PAGE = """<?xml version="1.0" encoding="UTF-8"?>
 <PcGts xmlns="http://schema.primaresearch.org/PAGE/gts/pagecontent/2013-07-15">
@@ -77,3 +81,42 @@ def test_the_recipe_masks_hooker_lines_into_a_manifest_hwr_reads(tmp_path):
         changed = kept != crop
         assert 0 < changed.mean() < 0.9  # the neighbours are gone, the line is not
         assert (kept[changed] == np.percentile(crop, 90).astype(np.uint8)).all()
+
+
+def one_line_data_set(folder, line_id):
+    """A data set in the Hooker layout: one 30x100 crop at (10, 5) of page p, and p's PAGE-XML."""
+    (folder / "lines").mkdir(parents=True)
+    (folder / "page_xml").mkdir()
+    crop = np.full((30, 100), 220, np.uint8)
+    crop[:, ::3] = 20  # ink strokes everywhere
+    cv2.imwrite(str(folder / "lines" / "p__x.png"), crop)
+    (folder / "page_xml" / "p.xml").write_text(PAGE, encoding="utf-8")
+    (folder / "lines.tsv").write_text(
+        "id\tsplit\timage\tpage\tx\ty\tw\th\ttext\n"
+        f"p__{line_id}\ttest\tlines/p__x.png\tp\t10\t5\t100\t30\tone\n",
+        encoding="utf-8",
+    )
+
+
+def test_the_recipe_moves_the_page_polygon_onto_the_crop(tmp_path):
+    one_line_data_set(tmp_path / "data", "r1l1")
+    manifest = mask_script().mask_lines(tmp_path / "data", tmp_path / "out")
+    (line,) = read_lines(manifest).lines
+    assert line.text == "one" and line.image == tmp_path / "out/lines/p__r1l1.png"
+    masked = read_gray(line.image)
+    assert masked.shape == (30, 100)
+    # r1l1 is (10..90, 5..20) on the page, so (0..80, 0..15) on the crop, grown by 8 pixels.
+    assert (masked[:24, 0:81:3] == 20).all() and (masked[:16, 0:89:3] == 20).all()
+    assert (masked[25:, ::3] == 220).all() and (masked[:, 90::3] == 220).all()
+
+
+def test_a_line_missing_from_its_page_xml_stops_the_recipe_naming_both(tmp_path):
+    one_line_data_set(tmp_path / "data", "r9l9")
+    with pytest.raises(PageXmlError, match=r"p\.xml: no TextLine 'r9l9' for line p__r9l9"):
+        mask_script().mask_lines(tmp_path / "data", tmp_path / "out")
+    run = subprocess.run(
+        [sys.executable, str(MASK_SCRIPT), str(tmp_path / "data"), str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 1 and "error:" in run.stderr and "no TextLine 'r9l9'" in run.stderr
+    assert not (tmp_path / "out/lines.tsv").exists()  # no manifest that looks complete
