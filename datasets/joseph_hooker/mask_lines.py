@@ -35,11 +35,12 @@ def mask_lines(data: Path, out: Path, split: str | None = None, limit: int | Non
     pages: dict[str, dict] = {}
     images = []
     for row in table.itertuples(index=False):
+        page_xml = data / "page_xml" / f"{row.page}.xml"
         if row.page not in pages:
-            pages[row.page] = line_polygons(data / "page_xml" / f"{row.page}.xml")
+            pages[row.page] = line_polygons(page_xml)
         line_id = row.id.partition("__")[2]  # ids are <page>__<TextLine id>
         if line_id not in pages[row.page]:
-            raise PageXmlError(f"{data / 'page_xml' / (row.page + '.xml')}: no TextLine {line_id!r} for line {row.id}")
+            raise PageXmlError(f"{page_xml}: no TextLine {line_id!r} for line {row.id}")
         polygon = pages[row.page][line_id] - [int(row.x), int(row.y)]
         image = Path("lines") / f"{row.id}.png"
         if not cv2.imwrite(str(out / image), mask_outside(read_gray(data / row.image), polygon)):

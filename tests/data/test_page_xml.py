@@ -120,3 +120,13 @@ def test_a_line_missing_from_its_page_xml_stops_the_recipe_naming_both(tmp_path)
     )
     assert run.returncode == 1 and "error:" in run.stderr and "no TextLine 'r9l9'" in run.stderr
     assert not (tmp_path / "out/lines.tsv").exists()  # no manifest that looks complete
+
+
+def test_a_missing_line_image_or_manifest_stops_the_script_naming_the_file(tmp_path):
+    one_line_data_set(tmp_path / "data", "r1l1")
+    (tmp_path / "data/lines/p__x.png").unlink()
+    for data, named in (("data", "p__x.png"), ("nowhere", "nowhere/lines.tsv")):
+        command = [sys.executable, str(MASK_SCRIPT), str(tmp_path / data), str(tmp_path / "out")]
+        run = subprocess.run(command, capture_output=True, text=True)
+        assert run.returncode == 1 and "error:" in run.stderr and named in run.stderr, run.stderr
+    assert not (tmp_path / "out/lines.tsv").exists()
