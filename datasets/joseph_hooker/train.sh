@@ -9,8 +9,8 @@
 # are averaged frame by frame; c and d have a bidirectional 1-D LSTM over the collapsed
 # columns, so each joins them as a group of its own that rescores their readings (RESULTS.md,
 # Session 18); d is c with more weight decay (Session 20).
-# The whole script took 124 minutes alone on the 2-core VM of 2026-12-02 (training 118,
-# the language model 4, the test 2); slower VMs may need up to twice that.
+# The whole script took 147 minutes alone on the 2-core VM of 2026-12-02 (training 133,
+# the ensemble and language model 11, the test 3); slower VMs may need more (RESULTS.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 data=${1:-$here/../../../shared/datasets/joseph_hooker_htr}
@@ -29,7 +29,7 @@ common=(--threads 1 --height 96 --scale 0.74 --conv 8,32,48 --conv-pools 2x2,2x2
   --schedule cosine --warmup-epochs 1 --epochs 32 --patience 100
   --augment-probability 0.7 --augment-settings elastic=3,vertical=0.15,shift=0.08,contrast=0.5,blur=0.7
   --weight-decay 0.01 --seed 0)
-# Two trainings at a time, one per core: three at once on two cores cost ~40% more core time.
+# Two trainings at a time, one per core: three at once on two cores cost ~20% more core time.
 # Each network is deterministic given its seed and thread count, so the order does not matter.
 train() {  # NAME, then its own options
   local name=$1; shift
