@@ -38,8 +38,9 @@ train() {  # NAME, then its own options
 }
 ( train b --hidden 48,96 --learning-rate 3e-3 && train a --hidden 32,64 --learning-rate 3e-3 ) &
 first=$!
-( train c --hidden 32,64 --sequence-lstm 128 --learning-rate 1e-3 \
-  && train d --hidden 32,64 --sequence-lstm 128 --learning-rate 1e-3 --weight-decay 0.1 ) &
+lstm_head=(--hidden 32,64 --sequence-lstm 128 --learning-rate 1e-3)
+# d is c with weight decay 0.1: the later --weight-decay overrides the one in common.
+( train c "${lstm_head[@]}" && train d "${lstm_head[@]}" --weight-decay 0.1 ) &
 second=$!
 wait "$first" || exit 1
 wait "$second" || exit 1
