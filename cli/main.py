@@ -257,6 +257,9 @@ def train(
     sequence_dropout: Annotated[
         float, typer.Option(min=0, max=0.99, help="Dropout on the input of each 1-D LSTM layer and of the output layer.")
     ] = 0.0,
+    sequence_residual: Annotated[
+        bool, typer.Option(help="Add each 1-D LSTM layer's input to its output, from the second layer on (layers of equal width).")
+    ] = False,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.")] = DEFAULT_OPTIMIZER,
@@ -308,6 +311,7 @@ def train(
         "conv_dropout": parse_list(conv_dropout, "--conv-dropout", float) if conv_dropout is not None else None,
         "sequence_lstm": parse_list(sequence_lstm, "--sequence-lstm") if sequence_lstm is not None else (),
         "sequence_dropout": sequence_dropout,
+        "sequence_residual": sequence_residual,
     }
     config = TrainConfig(
         epochs=epochs,

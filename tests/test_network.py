@@ -15,7 +15,9 @@ CONV = {"conv_channels": (3, 4), "conv_pools": ((2, 2), (1, 2)), "input_block": 
 """A small convolutional front end: 3x3 conv, pool 2x2, conv, pool 1x2, then two MDLSTM levels."""
 SEQUENCE = {**CONV, "sequence_lstm": (3, 2)}
 """As CONV, with two bidirectional 1-D LSTM layers over the collapsed sequence."""
-LAYERS = {"graves": {"hidden_sizes": (2, 3, 4)}, "conv": CONV, "sequence": SEQUENCE}
+RESIDUAL = {**CONV, "sequence_lstm": (3, 3), "sequence_residual": True}
+"""As CONV, with two 1-D LSTM layers, the second residual."""
+LAYERS = {"graves": {"hidden_sizes": (2, 3, 4)}, "conv": CONV, "sequence": SEQUENCE, "residual": RESIDUAL}
 from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
 
@@ -153,10 +155,25 @@ def test_sequence_dropout_acts_in_training_only():
     torch.testing.assert_close(net(images, sizes)[0], plain(images, sizes)[0], rtol=0, atol=0)
 
 
+def test_a_residual_layer_that_reads_nothing_passes_its_input_on():
+    """With the second 1-D LSTM zeroed (its cells stay 0), the residual stack is its first layer alone."""
+    torch.manual_seed(0)
+    stacked = MDLSTMNetwork(NetworkConfig(num_classes=5, **RESIDUAL))
+    single = MDLSTMNetwork(NetworkConfig(num_classes=5, **CONV, sequence_lstm=(3,)))
+    single.load_state_dict({k: v for k, v in stacked.state_dict().items() if not k.startswith("sequence.1.")})
+    images, sizes = torch.rand(2, 16, 40), torch.tensor([[16, 40], [10, 20]])
+    assert not torch.allclose(stacked(images, sizes)[0], single(images, sizes)[0])
+    with torch.no_grad():
+        for weight in stacked.sequence[1].parameters():
+            weight.zero_()
+    torch.testing.assert_close(stacked(images, sizes)[0], single(images, sizes)[0], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("layers", [
     {"input_block": (2, 2), "hidden_sizes": (4, 8), "subsample_sizes": (16,), "subsample_blocks": ((2, 4),)},
     CONV,
     {**SEQUENCE, "sequence_dropout": 0.5},
+    RESIDUAL,
 ])
 def test_config_round_trips_through_json(layers):
     config = NetworkConfig(num_classes=80, peepholes=False, dropout=(0.0, 0.5), **layers)
@@ -177,6 +194,7 @@ def test_config_round_trips_through_json(layers):
         ({"num_classes": 5, "conv_channels": (8,), "conv_pools": ((2, 0),)}, "block"),
         ({"num_classes": 5, "sequence_lstm": (8, 0)}, ">= 1 cells"),
         ({"num_classes": 5, "sequence_lstm": (8,), "sequence_dropout": 1.0}, "sequence dropout"),
+        ({"num_classes": 5, "sequence_lstm": (8, 4), "sequence_residual": True}, "equal widths"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_message(kwargs, message):

@@ -88,12 +88,12 @@ def test_train_with_convolutions_before_and_lstms_after_the_mdlstm_at_a_fixed_sc
     assert result.output.strip().startswith("error: each convolution needs >= 1 channels and one pooling window")
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY,
                     "--conv", "4,6", "--conv-pools", "2x1,1x1", "--conv-dropout", "0,0.3",
-                    "--sequence-lstm", "5,3", "--sequence-dropout", "0.5", "--scale", "0.25")
+                    "--sequence-lstm", "5,5", "--sequence-residual", "--sequence-dropout", "0.5", "--scale", "0.25")
     assert result.exit_code == 0, result.output
     assert load_model(tmp_path / "m" / "best.safetensors").preprocessing == Preprocessing(height=16, scale=0.25)
     config = load_model(tmp_path / "m" / "best.safetensors").network.config
     assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1)) and config.conv_dropout == (0, 0.3)
-    assert config.sequence_lstm == (5, 3) and config.sequence_dropout == 0.5
+    assert config.sequence_lstm == (5, 5) and config.sequence_residual and config.sequence_dropout == 0.5
     result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", tmp_path / "m" / "best.safetensors")
     assert result.exit_code == 0, result.output
 
