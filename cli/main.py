@@ -258,7 +258,7 @@ def train(
         float, typer.Option(min=0, max=0.99, help="Dropout on the input of each 1-D LSTM layer and of the output layer.")
     ] = 0.0,
     sequence_residual: Annotated[
-        bool, typer.Option(help="Add each 1-D LSTM layer's input to its output, from the second layer on (layers of equal width).")
+        bool, typer.Option(help="Add each 1-D LSTM layer's input to its output, from the second layer on (two or more, of equal width).")
     ] = False,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs to train.")] = DEFAULT_TRAINING.epochs,
     batch_size: BatchSize = DEFAULT_TRAINING.batch_size,

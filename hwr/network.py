@@ -74,7 +74,7 @@ class NetworkConfig:
     sequence_residual: bool = False
     """Each 1-D LSTM layer after the first adds its input to its output (a residual connection,
     He et al. 2016), so that a stack of them learns as fast as one: plain stacks sat near the
-    all-blank start for epochs on the Hooker letters. Needs equal layer widths."""
+    all-blank start for epochs on the Hooker letters. Needs two or more layers of equal width."""
 
     def __post_init__(self) -> None:
         if self.num_classes < 1:
@@ -99,8 +99,8 @@ class NetworkConfig:
                 f"each 1-D LSTM layer needs >= 1 cells and the sequence dropout must be in [0, 1), "
                 f"got {self.sequence_lstm} and {self.sequence_dropout}"
             )
-        if self.sequence_residual and len(set(self.sequence_lstm)) > 1:
-            raise ValueError(f"residual 1-D LSTM layers need equal widths, got {self.sequence_lstm}")
+        if self.sequence_residual and (len(self.sequence_lstm) < 2 or len(set(self.sequence_lstm)) > 1):
+            raise ValueError(f"residual 1-D LSTM layers need two or more of equal width, got {self.sequence_lstm}")
         for block in (*self.conv_pools, self.input_block, *self.subsample_blocks):
             if len(block) != 2 or min(block) < 1:
                 raise ValueError(f"a block is (height, width) with both >= 1, got {block}")

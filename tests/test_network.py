@@ -194,7 +194,8 @@ def test_config_round_trips_through_json(layers):
         ({"num_classes": 5, "conv_channels": (8,), "conv_pools": ((2, 0),)}, "block"),
         ({"num_classes": 5, "sequence_lstm": (8, 0)}, ">= 1 cells"),
         ({"num_classes": 5, "sequence_lstm": (8,), "sequence_dropout": 1.0}, "sequence dropout"),
-        ({"num_classes": 5, "sequence_lstm": (8, 4), "sequence_residual": True}, "equal widths"),
+        ({"num_classes": 5, "sequence_lstm": (8, 4), "sequence_residual": True}, "two or more of equal width"),
+        ({"num_classes": 5, "sequence_lstm": (8,), "sequence_residual": True}, "two or more of equal width"),
     ],
 )
 def test_invalid_configs_are_refused_with_a_message(kwargs, message):

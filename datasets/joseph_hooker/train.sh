@@ -37,7 +37,7 @@ train() {  # NAME, then its own options
     || { echo "error: training $out/$name failed; see $out/$name.log" >&2; return 1; }
 }
 # If one chain fails, the script stops the other one's training too, rather than leave it running.
-stop_chains() { for chain in $(jobs -p); do pkill -P "$chain" 2>/dev/null; kill "$chain" 2>/dev/null; done; }
+stop_chains() { for chain in $(jobs -p); do pkill -P "$chain" 2>/dev/null || true; kill "$chain" 2>/dev/null || true; done; }
 trap stop_chains EXIT
 ( train b --hidden 48,96 --learning-rate 3e-3 && train a --hidden 32,64 --learning-rate 3e-3 ) &
 first=$!
