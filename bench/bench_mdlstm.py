@@ -26,7 +26,8 @@ import torch
 from hwr.allocator import retain_freed_memory
 from hwr.ensemble import Ensemble, networks_of
 from hwr.model_file import load_model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig, preset
 from hwr.threads import configure_threads
 
 NUM_CLASSES = 80
@@ -89,7 +90,7 @@ def main() -> None:
         configs = [m.config for m in networks_of(network)]
         name = f"{args.model.name} network" + (f" ({len(configs)}-network ensemble)" if len(configs) > 1 else "")
     else:
-        configs, name = [NetworkConfig(num_classes=NUM_CLASSES)], "Graves 2009 network"
+        configs, name = [preset("graves2009", num_classes=NUM_CLASSES)], "Graves 2009 network"
     nets = [MDLSTMNetwork(config) for config in configs]
     net = Ensemble(nets) if len(nets) > 1 else nets[0]
     print(f"{name}, {configs[0].num_classes} classes: {net.num_parameters():,} weights; "

@@ -1,3 +1,21 @@
-"""hwr: offline handwritten text recognition with multidimensional LSTMs (Graves & Schmidhuber 2009)."""
+"""hwr: offline handwritten text recognition with multidimensional LSTMs (Graves & Schmidhuber 2009).
 
-__version__ = "0.1.0"
+``hwr.load_model(name_or_path)`` gives a model whose ``transcribe(images)`` reads line images
+(see :mod:`hwr.api`). It is imported on first use, so that ``import hwr`` (and the command
+line's start-up) does not load torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.2.0"
+__all__ = ["__version__", "load_model"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_model":
+        from hwr.api import load_model
+
+        return load_model
+    raise AttributeError(f"module 'hwr' has no attribute {name!r}")

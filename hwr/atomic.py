@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
-def write_bytes_atomically(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it over ``path``, fsync the folder."""
+@contextmanager
+def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """A file to write ``path``'s new contents into, a part at a time: a temporary file beside it
+    that is fsynced and renamed over ``path`` when the block completes, and removed if it fails."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -25,3 +30,9 @@ def write_bytes_atomically(path: str | Path, data: bytes) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> None:
+    """Replace ``path``'s contents with ``data`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path, "wb") as f:
+        f.write(data)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hwr.data.readers import read_lines
-from hwr.engine.config import TrainConfig
-from hwr.engine.setup import train
+from hwr.engine.config import DataConfig, RunConfig, TrainConfig
+from hwr.engine.run import start_run
 from hwr.engine.trainer import BEST
 from hwr.evaluation import Evaluation, evaluate
 from hwr.model_file import load_model
@@ -34,7 +34,8 @@ def run_demo(
     # Budgeted in epochs, not minutes, so the result is the same on a slow machine.
     config = TrainConfig(epochs=epochs, patience=epochs, seed=seed)
     log(f"training for {epochs} epochs ...")
-    train(manifest, workdir / "model", config=config, log=log, progress=progress)
+    run = RunConfig(data=DataConfig(train=str(manifest)), training=config)
+    start_run(run, workdir / "model", overwrite=True, log=log, progress=progress)
     model = load_model(workdir / "model" / BEST)
     result = evaluate(model, read_lines(manifest, "test"))
     for row in result.report.head(5).itertuples():

@@ -11,7 +11,7 @@ stays unlikely, which keeps CTC's spikes sharp where the arithmetic mean halves 
 The average is taken frame by frame, so the members must cut a line into the same
 frames: the same width reduction and the same classes. They must also read the same
 normalised image (one preprocessing) and share one alphabet, which
-:func:`hwr.engine.ensemble.combine` checks for whole models.
+:func:`hwr.engine.combine.combine` checks for whole models.
 
 Each member can also read the line moved up and down by a few rows (``shifts``),
 and those readings are averaged the same way. Where the line sits in its cut varies,
@@ -39,8 +39,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from hwr.errors import ConfigError
 from hwr.mdlstm.layer import Backend
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 
 
 def shift_rows(images: Tensor, sizes: Tensor, rows: int) -> Tensor:
@@ -64,10 +66,10 @@ def _check_same_outputs(configs: Sequence[NetworkConfig], names: Sequence[str]) 
     first = configs[0]
     for config, name in zip(configs[1:], names[1:]):
         if config.num_classes != first.num_classes:
-            raise ValueError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
+            raise ConfigError(f"{name} has {config.num_classes} classes, {names[0]} {first.num_classes}")
         # Nested ceiling divisions equal one by their product, so this makes every width give equal frames.
         if config.width_reduction != first.width_reduction:
-            raise ValueError(
+            raise ConfigError(
                 f"{name} shrinks the width {config.width_reduction}x, {names[0]} "
                 f"{first.width_reduction}x: their CTC frames would not line up"
             )
@@ -85,9 +87,9 @@ class Ensemble(nn.Module):
         super().__init__()
         self.shifts = tuple(int(rows) for rows in shifts)
         if not self.shifts or len(set(self.shifts)) != len(self.shifts):
-            raise ValueError(f"shifts must be distinct and at least one, got {list(shifts)}")
+            raise ConfigError(f"shifts must be distinct and at least one, got {list(shifts)}")
         if len(members) * len(self.shifts) < 2:
-            raise ValueError(
+            raise ConfigError(
                 f"an ensemble needs at least two readings (networks x shifts), got {len(members)} network "
                 f"at {len(self.shifts)} shift"
             )
@@ -122,7 +124,7 @@ class RescoringEnsemble(nn.Module):
     def __init__(self, groups: Sequence[MDLSTMNetwork | Ensemble], names: Sequence[str] | None = None) -> None:
         super().__init__()
         if len(groups) < 2:
-            raise ValueError(f"a rescoring ensemble needs at least two groups, got {len(groups)}")
+            raise ConfigError(f"a rescoring ensemble needs at least two groups, got {len(groups)}")
         configs = [networks_of(group)[0].config for group in groups]  # the groups' outputs are stacked
         _check_same_outputs(configs, names or [f"group {k}" for k in range(1, len(groups) + 1)])
         self.groups = nn.ModuleList(groups)

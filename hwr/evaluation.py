@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,9 +25,12 @@ class Evaluation:
     """Reference characters outside the model's alphabet (each one is an error)."""
 
 
-def evaluate(model: Model, lines: LineSet, batch_size: int = 16) -> Evaluation:
+def evaluate(
+    model: Model, lines: LineSet, batch_size: int = 16, progress: Callable[[int], None] | None = None
+) -> Evaluation:
+    """Transcribe and score ``lines``; ``progress(1)`` is called as each image is read."""
     images = list(dict.fromkeys(line.image for line in lines.lines))  # each image read once
-    transcriptions, problems = transcribe_files(model, images, batch_size)
+    transcriptions, problems = transcribe_files(model, images, batch_size, progress)
     rows, totals = [], ErrorCounts()
     for line in lines.lines:
         result = transcriptions.get(line.image)

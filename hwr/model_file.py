@@ -13,29 +13,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save
 from torch import Tensor
 
+from hwr.errors import ModelFileError
 from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.decoders.language_model import LanguageModel
 from hwr.ensemble import Ensemble, RescoringEnsemble
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
+
+if TYPE_CHECKING:
+    from hwr.recognizer import Transcription
 
 FORMAT = "hwr-model"
 VERSION = 1
 NETWORK_PREFIX = "network."
 
-
-class ModelFileError(ValueError):
-    """A model file that can't be used; the message names the file and the problem."""
 
 
 @dataclass
@@ -51,6 +56,12 @@ class Model:
     def __post_init__(self) -> None:
         if self.network.num_classes != len(self.alphabet):
             raise ValueError(f"network has {self.network.num_classes} classes, alphabet {len(self.alphabet)}")
+
+    def transcribe(self, images: Sequence[str | Path | np.ndarray], batch_size: int = 16) -> list[Transcription]:
+        """The text and confidence of each line image (a file, or an array as OpenCV reads it)."""
+        from hwr.recognizer import transcribe  # the recognizer builds on this module
+
+        return transcribe(self, images, batch_size)
 
 
 def save_model(
@@ -149,6 +160,17 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
         raise ModelFileError(f"{path}: inconsistent model file ({exc})") from None
     network.eval()
     return model, header, extra
+
+
+def provenance(header: dict[str, Any]) -> dict[str, Any]:
+    """How a model was made (its training record, or an ensemble's members), for a file that
+    rewrites it (``hwr lm``, ``hwr ensemble``) to carry over."""
+    return {key: header[key] for key in ("training", "members") if key in header}
+
+
+def member_record(path: str | Path, header: dict[str, Any]) -> dict[str, Any]:
+    """What an ensemble's file records of one member: its name, checksum and provenance."""
+    return {"model": Path(path).as_posix(), "sha256": header["sha256"], **provenance(header)}
 
 
 def load_model(path: str | Path) -> Model:

@@ -7,7 +7,7 @@ A model with a language model is decoded by beam search with it, others greedily
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from hwr.data.batching import collate, width_batches
-from hwr.data.images import ImageError, normalize_line, read_gray
-from hwr.decoders.beam import beam_decode
+from hwr.data.images import normalize_line, read_gray, to_gray
+from hwr.errors import ImageError
+from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
 from hwr.ensemble import RescoringEnsemble
@@ -45,10 +46,11 @@ def line_log_probs(
             yield i, log_probs[..., :length, b, :].numpy()
 
 
-def decode(model: Model, log_probs: np.ndarray) -> Transcription:
-    """One line's text from its log-probabilities ``(frames, classes)``, or ``(groups, frames, classes)``."""
+def decode(model: Model, log_probs: np.ndarray, settings: BeamSettings | None = None) -> Transcription:
+    """One line's text from its log-probabilities ``(frames, classes)``, or ``(groups, frames, classes)``;
+    ``settings`` replace the language model's own search settings (``hwr lm`` tries several)."""
     lm = model.language_model
-    search = (lm.ngram, lm.settings, lm.lexicon) if lm is not None else ()
+    search = (lm.ngram, settings or lm.settings, lm.lexicon) if lm is not None else ()
     if isinstance(model.network, RescoringEnsemble):
         decoded = rescoring_decode(log_probs, model.network.weights, *search)
     elif search:
@@ -66,15 +68,54 @@ def transcribe_normalized(model: Model, images: Sequence[np.ndarray], batch_size
     return results  # type: ignore[return-value]
 
 
-def transcribe_files(
+LINES_PER_CHUNK = 8
+"""Batches read, normalised and transcribed together: the width batching has lines to sort
+within, and memory holds only this many batches of images however many files there are."""
+
+
+def stream_files(
     model: Model, paths: Sequence[Path], batch_size: int = 16
+) -> Iterator[tuple[Path, Transcription | ImageError]]:
+    """Each path with its transcription, or the error that made it unreadable, in the order of
+    ``paths``, a chunk of batches at a time: results come as they are made."""
+    chunk = batch_size * LINES_PER_CHUNK
+    for start in range(0, len(paths), chunk):
+        part = paths[start : start + chunk]
+        outcomes: list[Transcription | ImageError | None] = [None] * len(part)
+        images, readable = [], []
+        for k, path in enumerate(part):
+            try:
+                images.append(normalize_line(read_gray(path), model.preprocessing))
+                readable.append(k)
+            except ImageError as exc:
+                outcomes[k] = exc
+        for k, transcription in zip(readable, transcribe_normalized(model, images, batch_size)):
+            outcomes[k] = transcription
+        yield from zip(part, outcomes)  # type: ignore[misc]
+
+
+def transcribe_files(
+    model: Model, paths: Sequence[Path], batch_size: int = 16, progress: Callable[[int], None] | None = None
 ) -> tuple[dict[Path, Transcription], list[str]]:
-    """Transcriptions of the readable images among ``paths``, and one message per unreadable one."""
-    images, readable, problems = [], [], []
-    for path in paths:
-        try:
-            images.append(normalize_line(read_gray(path), model.preprocessing))
-            readable.append(path)
-        except ImageError as exc:
-            problems.append(str(exc))
-    return dict(zip(readable, transcribe_normalized(model, images, batch_size))), problems
+    """Transcriptions of the readable images among ``paths``, and one message per unreadable one;
+    ``progress(1)`` is called as each image is done."""
+    results: dict[Path, Transcription] = {}
+    problems: list[str] = []
+    for path, outcome in stream_files(model, paths, batch_size):
+        if isinstance(outcome, ImageError):
+            problems.append(str(outcome))
+        else:
+            results[path] = outcome
+        if progress is not None:
+            progress(1)
+    return results, problems
+
+
+def transcribe(model: Model, items: Sequence[str | Path | np.ndarray], batch_size: int = 16) -> list[Transcription]:
+    """Transcriptions of line images given as files or as arrays (gray, or colour in OpenCV's BGR
+    order), in order; an unreadable file raises :class:`~hwr.errors.ImageError`."""
+    images = [
+        normalize_line(to_gray(item) if isinstance(item, np.ndarray) else read_gray(item), model.preprocessing)
+        for item in items
+    ]
+    return transcribe_normalized(model, images, batch_size)

@@ -1,13 +1,45 @@
-"""The models shipped in the repository's ``models/`` folder; one of them is the CLI's default.
+"""The models shipped with hwr, found by name; one of them is the default.
 
-They live beside the package (``pip install -e .`` keeps them there), so the
-shipped recognizer works out of the box without any download.
+They live in the repository's ``models/`` folder, installed as the package ``hwr.models``
+(by a wheel as by ``pip install -e .``), so a fresh install transcribes without any download.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = MODELS_DIR / "joseph_hooker.safetensors"
+from hwr.errors import ModelFileError
+
+DEFAULT_NAME = "joseph_hooker"
 """Trained on the Joseph Hooker letters (English cursive, 19th century); card: ``models/joseph_hooker.md``."""
+SUFFIX = ".safetensors"
+
+
+def shipped_models() -> dict[str, Path]:
+    """Name -> file of every shipped model."""
+    folder = Path(str(resources.files("hwr.models")))
+    return {path.name[: -len(SUFFIX)]: path for path in sorted(folder.glob(f"*{SUFFIX}"))}
+
+
+def summary(name: str) -> str:
+    """The first paragraph of a shipped model's card, on one line."""
+    card = shipped_models()[name].with_suffix(".md")
+    paragraphs = [p for p in card.read_text(encoding="utf-8").split("\n\n") if p.strip() and not p.startswith("#")]
+    return " ".join(paragraphs[0].split()) if paragraphs else ""
+
+
+def resolve_model(model: str | Path | None = None) -> Path:
+    """The file of ``model``: a path to a model file, or the name of a shipped model (None: the default)."""
+    shipped = shipped_models()
+    if model is None:
+        if DEFAULT_NAME not in shipped:
+            raise ModelFileError(f"{DEFAULT_NAME}: the shipped default model is missing from this install; give one with --model")
+        return shipped[DEFAULT_NAME]
+    path = Path(model)
+    if path.exists():
+        return path
+    if str(model) in shipped:
+        return shipped[str(model)]
+    names = ", ".join(shipped) or "none"
+    raise ModelFileError(f"{model}: no such model file, nor a shipped model's name (shipped: {names})")

@@ -14,6 +14,8 @@ import os
 
 import torch
 
+from hwr.errors import ConfigError
+
 ENV_VAR = "HWR_THREADS"
 
 
@@ -22,7 +24,7 @@ def configure_threads(threads: int | None = None) -> int:
     if threads is None:
         threads = int(os.environ.get(ENV_VAR, "1"))
     if threads < 1:
-        raise ValueError(f"thread count must be at least 1, got {threads}")
+        raise ConfigError(f"thread count must be at least 1, got {threads}")
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)

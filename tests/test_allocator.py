@@ -8,7 +8,8 @@ import pytest
 WORKLOAD = """
 import resource, sys, torch
 from hwr.allocator import retain_freed_memory
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 torch.set_num_threads(1)
 if sys.argv[1] == "retain":
     assert retain_freed_memory()

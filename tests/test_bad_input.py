@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from hwr.data.images import Preprocessing
-from hwr.engine.config import TrainConfig
-from hwr.engine.setup import train
+from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.network_config import NetworkConfig
+from hwr.engine.run import start_run
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
@@ -49,8 +50,9 @@ def huge_png_header(width: int, height: int) -> bytes:
 def setting(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     manifest = generate_dataset(root / "data", 24, seed=9, valid_fraction=0.25, test_fraction=0.0)
-    train(manifest, root / "model", network=TINY, preprocessing=Preprocessing(height=16),
-          config=TrainConfig(epochs=1, augmentation=None), log=lambda _: None)
+    run = RunConfig(DataConfig(train=str(manifest)), network_fields(NetworkConfig(1, **TINY)),
+                    Preprocessing(height=16), TrainConfig(epochs=1, augment=False))
+    start_run(run, root / "model", log=lambda _: None)
     return root, manifest, root / "model" / "best.safetensors"
 
 

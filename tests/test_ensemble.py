@@ -7,10 +7,11 @@ import torch
 
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
-from hwr.engine.ensemble import combine
+from hwr.engine.combine import combine
 from hwr.ensemble import Ensemble, RescoringEnsemble, networks_of, shift_rows
 from hwr.model_file import Model, _network_from_header, load_model, read_model_file, save_model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 from hwr.recognizer import decode, line_log_probs, transcribe_normalized
 
 ALPHABET = Alphabet.from_texts(["Dear Hemsley"])

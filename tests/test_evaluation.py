@@ -9,7 +9,8 @@ from hwr.data.images import Preprocessing
 from hwr.data.readers import LineSet, read_lines
 from hwr.evaluation import evaluate
 from hwr.model_file import Model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
 
 

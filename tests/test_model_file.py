@@ -11,8 +11,10 @@ from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.decoders.beam import BeamSettings
 from hwr.decoders.language_model import LanguageModel
-from hwr.model_file import Model, ModelFileError, load_model, save_model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.errors import ModelFileError
+from hwr.model_file import Model, load_model, save_model
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import json
 import pytest
 import torch
 
-from hwr.network import MDLSTMNetwork, NetworkConfig, to_blocks
+from hwr.network import MDLSTMNetwork, to_blocks
+from hwr.network_config import NetworkConfig, preset
 
 CONV = {"conv_channels": (3, 4), "conv_pools": ((2, 2), (1, 2)), "input_block": (2, 1),
         "hidden_sizes": (2, 3), "subsample_sizes": (4,), "subsample_blocks": ((2, 1),)}
@@ -22,14 +23,14 @@ from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
 
 def test_graves_default_has_about_160k_weights():
-    net = MDLSTMNetwork(NetworkConfig(num_classes=120))
+    net = MDLSTMNetwork(preset("graves2009", num_classes=120))
     # counted by hand: MDLSTM 4*(12*10+10+4*10+4*2) + tanh 4*3*8*6 + MDLSTM 4*(6*50+50+20*50+4*10)
     # + tanh 4*2*40*20 + MDLSTM 4*(20*250+250+100*250+4*50) + output 200*121+121
     assert net.num_parameters() == 712 + 576 + 5560 + 6400 + 121800 + 24321 == 159369
 
 
 def test_graves_default_shrinks_width_18x_and_height_64x():
-    config = NetworkConfig(num_classes=10)
+    config = preset("graves2009", num_classes=10)
     assert config.width_reduction == 18 and config.height_reduction == 64
     assert config.output_length(1000) == 56  # ceil(ceil(ceil(1000/3)/3)/2)
     assert config.output_length(1) == 1

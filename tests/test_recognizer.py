@@ -8,7 +8,8 @@ from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
 from hwr.model_file import Model, load_model, save_model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 from hwr.recognizer import transcribe_files
 from hwr.synth import generate_dataset
 

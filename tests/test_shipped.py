@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hwr.data.readers import read_lines
+from hwr.errors import ModelFileError
 from hwr.evaluation import evaluate
 from hwr.model_file import load_model
-from hwr.shipped import DEFAULT_MODEL
+from hwr.shipped import resolve_model, shipped_models, summary
 from tests.shared_data import masked_hooker_lines, needs_hooker
 
+DEFAULT_MODEL = resolve_model()
 CARD = DEFAULT_MODEL.with_suffix(".md")
 CHECK_LINES = 50
 TOLERANCE = 0.02
@@ -27,6 +31,14 @@ def test_default_model_is_shipped_with_its_card():
     model = load_model(DEFAULT_MODEL)
     assert len(model.alphabet) > 70  # the Hooker character set, not a toy alphabet
     assert 0 < card_check_cer() < 1
+
+
+def test_shipped_models_are_found_by_name_with_a_summary(tmp_path):
+    assert resolve_model("joseph_hooker") == DEFAULT_MODEL == shipped_models()["joseph_hooker"]
+    assert summary("joseph_hooker").startswith("The default model of `hwr transcribe`")
+    assert resolve_model(tmp_path) == tmp_path  # a path that exists is taken as given
+    with pytest.raises(ModelFileError, match=r"hooker: no such model file, nor a shipped model's name \(shipped: joseph_hooker\)"):
+        resolve_model("hooker")
 
 
 @needs_hooker

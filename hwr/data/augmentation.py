@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from hwr.errors import ConfigError
 from hwr.settings import checked_fields
 
 
@@ -48,12 +49,12 @@ class Augmentation:
 
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
-            raise ValueError(f"augmentation probability must be in [0, 1], got {self.probability}")
+            raise ConfigError(f"augmentation probability must be in [0, 1], got {self.probability}")
         for name, value in asdict(self).items():
             if value < 0:
-                raise ValueError(f"augmentation {name} must not be negative, got {value}")
+                raise ConfigError(f"augmentation {name} must not be negative, got {value}")
         if self.vertical >= 1:
-            raise ValueError(f"augmentation vertical must be below 1, got {self.vertical}")
+            raise ConfigError(f"augmentation vertical must be below 1, got {self.vertical}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,22 +16,20 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from hwr.errors import ConfigError, ImageError
 from hwr.settings import checked_fields
 
 MAX_PIXELS = 50_000_000
 """Larger images are refused before decoding (a line image is far smaller; this guards memory)."""
 
 
-class ImageError(ValueError):
-    """An image that can't be used; the message names the file and the problem."""
-
 
 @dataclass(frozen=True)
 class Preprocessing:
     """How a line image becomes network input; stored in the model file."""
 
-    height: int = 64
-    """Rows of the normalised line."""
+    height: int = 32
+    """Rows of the normalised line (32 suits the default network's blocks)."""
     scale: float | None = None
     """None: the whole crop is resized to ``height`` rows, keeping its aspect ratio.
     A number: the line is resized by this fixed factor, then ``height`` rows are cut
@@ -43,9 +41,9 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if self.height < 1:
-            raise ValueError(f"height must be at least 1, got {self.height}")
+            raise ConfigError(f"height must be at least 1, got {self.height}")
         if self.scale is not None and not 0 < self.scale <= 8:
-            raise ValueError(f"scale must be in (0, 8], got {self.scale}")
+            raise ConfigError(f"scale must be in (0, 8], got {self.scale}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +92,13 @@ def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
         raise ImageError(f"{path}: cannot decode image ({exc.msg.strip() if hasattr(exc, 'msg') else exc})") from None
     if image is None:
         raise ImageError(f"{path}: not an image or corrupt (OpenCV cannot decode it)")
+    return to_gray(image, path)
+
+
+def to_gray(image: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
+    """A decoded image (gray, BGR or BGRA as OpenCV gives them; any dtype) as 8-bit grayscale."""
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise ImageError(f"{path}: not an image array (shape {image.shape})")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels, at most {MAX_PIXELS:,})")
     if image.dtype != np.uint8:

@@ -15,9 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hwr.errors import PageXmlError
 
-class PageXmlError(ValueError):
-    """A PAGE-XML file that can't be used; the message names the file and the problem."""
 
 
 def _local(tag: str) -> str:

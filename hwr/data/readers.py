@@ -17,18 +17,19 @@ and described in :attr:`LineSet.problems`; only an unreadable source raises.
 from __future__ import annotations
 
 import csv
+import glob
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from hwr.errors import DatasetError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_COLUMNS = ("image", "path", "file", "filename")
 TEXT_COLUMNS = ("text", "transcription", "label")
 
-
-class DatasetError(ValueError):
-    """A data source that can't be read at all; the message names it and the problem."""
 
 
 @dataclass(frozen=True)
@@ -163,3 +164,26 @@ def _read_iam(path: Path) -> LineSet:
         image = root / form.split("-")[0] / form / f"{id_}.png"
         _checked(lines, f"{path}:{number}", id_, image, fields[8].replace("|", " "), None)
     return lines
+
+
+def image_paths(inputs: Sequence[str]) -> list[Path]:
+    """Files, folders (their images, sorted) and glob patterns -> image paths, in order; an
+    input that matches nothing raises :class:`DatasetError` naming it."""
+    paths: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise DatasetError(f"{path}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+            paths.extend(found)
+        elif path.exists():
+            paths.append(path)
+        elif glob.has_magic(item):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise DatasetError(f"{item}: pattern matches no files")
+            paths.extend(matches)
+        else:
+            raise DatasetError(f"{path}: no such file or folder")
+    return paths

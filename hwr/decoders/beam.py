@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hwr.errors import ConfigError
 from hwr.data.alphabet import BLANK
 from hwr.decoders.greedy import Decoded
 from hwr.decoders.lexicon import Lexicon
@@ -45,7 +46,7 @@ class BeamSettings:
 
     def __post_init__(self) -> None:
         if self.lm_weight < 0 or self.beam_width < 1 or not 0 <= self.prune < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"beam search needs lm_weight >= 0, beam_width >= 1 and prune in [0, 1), got {self}"
             )
 

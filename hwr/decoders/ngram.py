@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from hwr.errors import ConfigError
+
 END = 0
 """Index of the line's start (in contexts) and end (as a prediction)."""
 DISCOUNT = 0.9
@@ -34,7 +36,7 @@ class CharNgram:
 
     def __init__(self, lines: Iterable[Sequence[int]], order: int, num_symbols: int) -> None:
         if order < 1:
-            raise ValueError(f"the n-gram order must be at least 1, got {order}")
+            raise ConfigError(f"the n-gram order must be at least 1, got {order}")
         self.order = order
         self.num_symbols = num_symbols
         counts: dict[tuple[int, ...], Counter[int]] = defaultdict(Counter)

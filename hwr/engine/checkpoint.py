@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from hwr.engine.config import TrainConfig
-from hwr.model_file import Model, ModelFileError, read_model_file, save_model
+from hwr.engine.config import RunConfig, TrainConfig, network_fields
+from hwr.errors import ModelFileError
+from hwr.model_file import Model, read_model_file, save_model
 
 OPTIMIZER_PREFIX = "optimizer."
 
@@ -24,7 +25,7 @@ OPTIMIZER_PREFIX = "optimizer."
 class TrainingState:
     """Where a run stands after ``epoch`` completed epochs."""
 
-    config: TrainConfig
+    run: RunConfig
     epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     """One row of metrics per epoch (see :mod:`hwr.engine.trainer`)."""
@@ -33,9 +34,13 @@ class TrainingState:
     seconds: float = 0.0
     """Training time so far, summed over resumed runs."""
 
+    @property
+    def config(self) -> TrainConfig:
+        return self.run.training
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "config": self.config.to_dict(),
+            "run": self.run.to_dict(),
             "epoch": self.epoch,
             "history": self.history,
             "best_cer": self.best_cer if self.best_cer != float("inf") else None,
@@ -44,10 +49,17 @@ class TrainingState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainingState:
+    def from_dict(cls, data: dict[str, Any], model: Model) -> TrainingState:
+        """The state saved with ``model``; records written before the run config
+        (only ``config``, the training settings) take the rest from the model."""
         best = data["best_cer"]
+        if "run" in data:
+            run = RunConfig.from_dict(data["run"])
+        else:
+            run = RunConfig(network=network_fields(model.network.config), preprocessing=model.preprocessing,
+                            training=TrainConfig.from_dict(data["config"]))
         return cls(
-            TrainConfig.from_dict(data["config"]),
+            run,
             int(data["epoch"]),
             list(data["history"]),
             float("inf") if best is None else float(best),
@@ -91,7 +103,7 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict[str, Any], TrainingSt
     """The model, the optimizer's state dict and the training state of a checkpoint."""
     model, header, tensors = read_model_file(path)
     try:
-        state = TrainingState.from_dict(header["training"])
+        state = TrainingState.from_dict(header["training"], model)
         optimizer_state = _optimizer_from_file(header["optimizer"], tensors)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: not a training checkpoint, cannot resume from it ({exc})") from None

@@ -1,12 +1,23 @@
-"""The typed config of a training run, saved in every checkpoint it writes."""
+"""The typed config of a training run: what it reads, the network, preprocessing and training.
+
+A run's :class:`RunConfig` is saved in every checkpoint and model file it writes (the
+``training.run`` record of the header), and ``hwr train --config run.toml`` reads the same
+schema from TOML or JSON files; ``hwr train --dump-config`` prints it as TOML.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+from hwr.errors import ConfigError
 from hwr.data.augmentation import Augmentation
+from hwr.data.images import Preprocessing
+from hwr.network_config import NetworkConfig, preset
 from hwr.settings import checked_fields
 
 Optimizer = Literal["adam", "rmsprop"]
@@ -44,29 +55,30 @@ class TrainConfig:
     max_minutes: float | None = None
     """Stop (after the epoch that crosses it) once training has taken this long in total."""
     seed: int = 0
-    augmentation: Augmentation | None = field(default_factory=Augmentation)
-    """None turns augmentation off."""
+    augment: bool = True
+    """Whether to augment training lines (with :attr:`augmentation`'s strengths)."""
+    augmentation: Augmentation = field(default_factory=Augmentation)
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "rmsprop"):
-            raise ValueError(f"optimizer must be adam or rmsprop, got {self.optimizer!r}")
+            raise ConfigError(f"optimizer must be adam or rmsprop, got {self.optimizer!r}")
         for name in ("epochs", "batch_size", "patience"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or self.clip_norm <= 0:
-            raise ValueError("learning rate and clip norm must be positive")
+            raise ConfigError("learning rate and clip norm must be positive")
         if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.lr_patience is not None and self.lr_patience < 1:
-            raise ValueError(f"lr_patience must be at least 1, got {self.lr_patience}")
+            raise ConfigError(f"lr_patience must be at least 1, got {self.lr_patience}")
         if not 0 < self.lr_factor < 1:
-            raise ValueError(f"lr_factor must be between 0 and 1, got {self.lr_factor}")
+            raise ConfigError(f"lr_factor must be between 0 and 1, got {self.lr_factor}")
         if self.schedule not in ("plateau", "cosine"):
-            raise ValueError(f"schedule must be plateau or cosine, got {self.schedule!r}")
+            raise ConfigError(f"schedule must be plateau or cosine, got {self.schedule!r}")
         if self.schedule == "cosine" and self.lr_patience is not None:
-            raise ValueError("lr_patience only applies to the plateau schedule, not to cosine")
+            raise ConfigError("lr_patience only applies to the plateau schedule, not to cosine")
         if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs}")
+            raise ConfigError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs}")
 
     def learning_rate_factor(self, epochs_done: float) -> float:
         """The scheduled fraction of the peak learning rate after ``epochs_done`` (fractional) epochs."""
@@ -83,6 +95,147 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         values = checked_fields(cls, data, "training")
-        if values.get("augmentation") is not None:
-            values["augmentation"] = Augmentation.from_dict(values["augmentation"])
+        if "augmentation" in values and values["augmentation"] is None:  # records before ``augment``
+            values["augment"], values["augmentation"] = False, {}
+        values["augmentation"] = Augmentation.from_dict(values.get("augmentation", {}))
         return cls(**values)
+
+
+RESUMABLE = ("epochs", "patience", "max_minutes", "learning_rate", "clip_norm", "lr_patience", "lr_factor")
+"""Training settings that ``--resume`` may change: when and how fast to stop or learn. The
+rest (network, data, preprocessing, optimizer, augmentation, seed) define the run."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where a run's lines come from (see :func:`hwr.data.splits.split_sources`)."""
+
+    train: str | None = None
+    """The training lines: a manifest, a folder of image + .gt.txt pairs, or IAM's lines.txt."""
+    valid: str | None = None
+    """Validation lines; None: the ``valid`` split of ``train``, or a random partition of it."""
+    partition: float = 0.9
+    """Without ``valid`` or a split column: the fraction of ``train`` to train on."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.partition < 1:
+            raise ConfigError(f"partition must be between 0 and 1, got {self.partition}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a training run; the command line's options and config files fill it."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    network: dict[str, Any] = field(default_factory=lambda: network_fields(NetworkConfig(num_classes=1)))
+    """:class:`~hwr.network_config.NetworkConfig` fields but ``num_classes``, which the data's alphabet gives."""
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    training: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "network", network_fields(self.network_config(1)))  # checked, normalised
+
+    def network_config(self, num_classes: int) -> NetworkConfig:
+        return NetworkConfig.from_dict({**self.network, "num_classes": num_classes})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": asdict(self.data), "network": dict(self.network),
+                "preprocessing": self.preprocessing.to_dict(), "training": self.training.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        values = checked_fields(cls, data, "run")
+        for name, kind in (("data", DataConfig), ("network", dict), ("preprocessing", Preprocessing),
+                           ("training", TrainConfig)):
+            if not isinstance(values.get(name, {}), dict):
+                raise ConfigError(f"run setting {name!r} must be a table of settings, got {values[name]!r}")
+        return cls(
+            DataConfig(**checked_fields(DataConfig, values.get("data", {}), "data")),
+            values.get("network", cls().network),
+            Preprocessing.from_dict(values.get("preprocessing", {})),
+            TrainConfig.from_dict(values.get("training", {})),
+        )
+
+    def to_toml(self) -> str:
+        """The config as TOML that :func:`read_config_file` reads back (None values are left out:
+        every setting that can be None defaults to None)."""
+        return "".join(_toml_table(name, table) for name, table in self.to_dict().items())
+
+
+def network_fields(config: NetworkConfig) -> dict[str, Any]:
+    return {k: v for k, v in config.to_dict().items() if k != "num_classes"}
+
+
+def preset_network(name: str) -> dict[str, Any]:
+    """The ``network`` settings of the preset ``name`` (see :data:`hwr.network_config.PRESETS`)."""
+    return network_fields(preset(name, num_classes=1))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The nested settings of a ``.toml`` or ``.json`` run config file (not yet checked)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        elif path.suffix.lower() == ".toml":
+            data = _tomllib().loads(text)
+        else:
+            raise ConfigError(f"{path}: a config file must be .toml or .json")
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError both are
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file holds tables of settings, got {type(data).__name__}")
+    return data
+
+
+def merge_settings(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` laid over it, table by table (nested dicts merge, values replace)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """``dotted.name -> (old, new)`` for every setting whose value differs between two config dicts."""
+    changed: dict[str, tuple[Any, Any]] = {}
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed.update(changed_settings(a, b, f"{prefix}{key}."))
+        elif a != b:
+            changed[f"{prefix}{key}"] = (a, b)
+    return changed
+
+
+def _tomllib() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf" if value < 0 else "nan")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _toml_table(name: str, table: dict[str, Any]) -> str:
+    plain = {k: v for k, v in table.items() if v is not None and not isinstance(v, dict)}
+    text = f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in plain.items()) + "\n"
+    return text + "".join(_toml_table(f"{name}.{k}", v) for k, v in table.items() if isinstance(v, dict))

@@ -9,10 +9,8 @@ Writes into ``out_dir``: ``best.safetensors`` (lowest validation CER),
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +18,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from hwr.errors import TrainingError
 from hwr.atomic import write_bytes_atomically
 from hwr.data.augmentation import augment
 from hwr.data.batching import collate, width_batches
-from hwr.data.images import ImageError, normalize_line, read_gray
+from hwr.data.prepare import Prepared, prepare
 from hwr.data.readers import LineSet
 from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
@@ -35,79 +34,9 @@ from hwr.recognizer import transcribe_normalized
 BEST, LAST, LOG, PLOT = "best.safetensors", "last.safetensors", "log.csv", "curves.png"
 MAX_BAD_STEPS = 20
 """Consecutive non-finite losses after which training stops."""
-MAX_SKIPPED_FRACTION = 0.5
 PEAK_LR = "peak_lr"
 """Optimizer group key: the learning rate the schedule scales (lowered by reduce-on-plateau)."""
 
-
-class TrainingError(RuntimeError):
-    """Training can't go on; the message says why and what to change."""
-
-
-@dataclass
-class Prepared:
-    """Lines ready for the network: normalised images, texts and labels."""
-
-    ids: list[str]
-    texts: list[str]
-    images: list[np.ndarray]
-    labels: list[list[int]]
-
-
-def ctc_frames_needed(labels: list[int]) -> int:
-    """CTC needs a frame per label plus a blank between each pair of equal neighbours."""
-    return len(labels) + sum(a == b for a, b in itertools.pairwise(labels))
-
-
-def prepare(
-    lines: LineSet, model: Model, name: str, log: Callable[[str], None], for_training: bool
-) -> Prepared:
-    """Read and normalise every line; unreadable images and (for training) unusable labels are skipped."""
-    prepared = Prepared([], [], [], [])
-    problems = list(lines.problems)
-    too_long = []
-    for line in lines.lines:
-        try:
-            image = normalize_line(read_gray(line.image), model.preprocessing)
-        except ImageError as exc:
-            problems.append(f"{exc}, skipped")
-            continue
-        labels: list[int] = []
-        if for_training:
-            try:
-                labels = model.alphabet.encode(line.text)
-            except ValueError as exc:
-                problems.append(f"{line.image}: {exc}, skipped")
-                continue
-            frames = model.network.config.output_length(image.shape[1])
-            if frames < ctc_frames_needed(labels):
-                too_long.append(f"{line.id} ({len(labels)} chars, {frames} frames)")
-                continue
-        prepared.ids.append(line.id)
-        prepared.texts.append(line.text)
-        prepared.images.append(image)
-        prepared.labels.append(labels)
-    for problem in problems:
-        log(f"warning: {problem}")
-    if too_long:
-        log(
-            f"warning: {name}: skipped {len(too_long)} lines whose text is too long for their image's "
-            f"CTC frames: {', '.join(too_long[:10])}{' ...' if len(too_long) > 10 else ''}"
-        )
-    total = len(lines.lines) + len(lines.problems)
-    skipped = total - len(prepared.ids)
-    if skipped:
-        log(f"{name}: using {len(prepared.ids)} of {total} lines ({skipped} skipped)")
-    if for_training and too_long and skipped > MAX_SKIPPED_FRACTION * total:
-        raise TrainingError(
-            f"{name}: {skipped} of {total} lines skipped, {len(too_long)} of them too long for their images: "
-            "use a larger --height (--scale, if set) or narrower blocks so lines keep enough CTC frames"
-        )
-    if for_training and skipped > MAX_SKIPPED_FRACTION * total:
-        raise TrainingError(f"{name}: {skipped} of {total} lines unusable (see the warnings above)")
-    if not prepared.ids:
-        raise TrainingError(f"{name}: no usable lines")
-    return prepared
 
 
 def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
@@ -156,7 +85,7 @@ class Trainer:
                 self.log(f"early stop: no better validation CER for {config.patience} epochs")
                 break
             if config.max_minutes is not None and state.seconds >= 60 * config.max_minutes:
-                self.log(f"time budget of {config.max_minutes:g} minutes reached")
+                self.log(f"time budget of {config.max_minutes:g} minutes reached (--resume with a larger --max-minutes goes on)")
                 break
             start = time.perf_counter()
             loss, bad_steps = self._train_epoch(train_data, optimizer, config, state.epoch, progress)
@@ -217,7 +146,7 @@ class Trainer:
         total_loss, lines, bad_steps, bad_in_a_row = 0.0, 0, 0, 0
         for done, batch in enumerate(batches, start=1):
             images = [data.images[i] for i in batch]
-            if config.augmentation is not None:
+            if config.augment:
                 images = [augment(im, config.augmentation, rng) for im in images]
             tensor, sizes = collate(images)
             labels = [data.labels[i] for i in batch]

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from hwr.errors import ConfigError
 from hwr.atomic import write_bytes_atomically
 from hwr.synth.render import available_fonts, missing_glyphs, render_line
 from hwr.synth.text import TextSource
@@ -29,9 +30,9 @@ def generate_dataset(
     text. The same ``seed`` gives the same images and manifest.
     """
     if lines < 1:
-        raise ValueError(f"need at least one line, got {lines}")
+        raise ConfigError(f"need at least one line, got {lines}")
     if not 0 <= valid_fraction + test_fraction < 1:
-        raise ValueError("valid and test fractions must leave lines for training")
+        raise ConfigError("valid and test fractions must leave lines for training")
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     fonts = fonts or available_fonts()
@@ -39,7 +40,7 @@ def generate_dataset(
         try:
             missing_glyphs(font, "a")
         except OSError as exc:
-            raise ValueError(f"{font}: not a usable font file ({exc})") from None
+            raise ConfigError(f"{font}: not a usable font file ({exc})") from None
     texts = TextSource(seed).unique_lines(lines)
     n_valid, n_test = round(lines * valid_fraction), round(lines * test_fraction)
     splits = ["valid"] * n_valid + ["test"] * n_test + ["train"] * (lines - n_valid - n_test)
@@ -48,7 +49,7 @@ def generate_dataset(
         rng = np.random.default_rng([seed, k])
         usable = [f for f in fonts if not missing_glyphs(f, text)]
         if not usable:
-            raise ValueError(f"no font has every character of {text!r}")
+            raise ConfigError(f"no font has every character of {text!r}")
         font = usable[int(rng.integers(len(usable)))]
         image = render_line(text, font, rng)
         name = f"images/{k:06d}.png"

@@ -9,7 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import cli.main
+import hwr
+import hwr.data.readers
+import hwr.shipped
+from hwr.errors import DatasetError
 from cli.main import app
 from hwr.data.images import Preprocessing
 from hwr.engine.checkpoint import load_checkpoint
@@ -17,9 +20,12 @@ from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
-COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "demo"]
+COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "demo", "models"]
 TINY = ["--height", "16", "--hidden", "2,8", "--subsample", "8", "--input-block", "2x2",
         "--subsample-blocks", "4x1", "--threads", "1", "--no-augment", "--learning-rate", "3e-3"]
+
+
+AUGMENTED = [arg for arg in TINY if arg != "--no-augment"]
 
 
 def invoke(*args):
@@ -39,6 +45,45 @@ def test_help_lists_commands_and_every_option_is_described():
             if param.param_type_name == "option":
                 assert param.help, f"{name} {param.name}"
         assert invoke(name, "--help").exit_code == 0
+
+
+def test_every_help_fits_80_columns_with_whole_option_names():
+    group = typer.main.get_command(app)
+    for name in ["", *COMMANDS]:
+        args = [name, "--help"] if name else ["--help"]
+        result = runner.invoke(app, args, env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+        assert result.exit_code == 0, name
+        assert max(map(len, result.output.splitlines())) <= 80, name
+        assert "…" not in result.output, f"hwr {name} --help cuts something:\n{result.output}"
+        command = group.commands[name] if name else group
+        for param in command.params:
+            for option in [*param.opts, *param.secondary_opts]:
+                if option.startswith("--"):
+                    assert option in result.output, f"hwr {name} --help: {option} is not shown whole"
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output == f"hwr {hwr.__version__}\n"
+
+
+def test_a_bug_keeps_its_traceback_and_an_hwr_error_is_one_line(tmp_path, monkeypatch):
+    manifest = generate_dataset(tmp_path / "d", 3, seed=0)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug deep in the library")
+
+    monkeypatch.setattr(hwr.data.readers, "_read_manifest", broken)
+    result = invoke("evaluate", manifest)
+    assert isinstance(result.exception, ValueError) and "a bug deep in the library" in str(result.exception)
+    assert result.exit_code != 0 and "error:" not in result.output
+
+    def refused(*args, **kwargs):
+        raise DatasetError(f"{manifest}: refused for the test")
+
+    monkeypatch.setattr(hwr.data.readers, "_read_manifest", refused)
+    result = invoke("evaluate", manifest)
+    assert result.exit_code == 1 and result.output == f"error: {manifest}: refused for the test\n"
 
 
 @pytest.mark.parametrize(
@@ -73,12 +118,12 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
 
 def test_augment_settings_name_fields_of_the_augmentation(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 10, seed=0)
-    for settings, message in (("elastic=big", "expected name=number pairs"),
-                              ("wobble=1", "unknown augmentation settings: wobble"),
-                              ("blur=-1", "augmentation blur must not be negative")):
+    for settings, message, status in (("elastic=big", "expected name=number pairs", 2),
+                                      ("wobble=1", "error: unknown augmentation settings: wobble", 1),
+                                      ("blur=-1", "error: augmentation blur must not be negative", 1)):
         result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--augment-settings", settings)
         unboxed = " ".join(result.output.replace("│", " ").split())
-        assert result.exit_code == 2 and message in unboxed, result.output
+        assert result.exit_code == status and message in unboxed, result.output
 
 
 def test_train_with_convolutions_before_and_lstms_after_the_mdlstm_at_a_fixed_scale(tmp_path):
@@ -107,9 +152,8 @@ def test_transcribe_uses_the_shipped_model_by_default(tmp_path):
 
 def test_a_missing_shipped_model_says_so(tmp_path, monkeypatch):
     generate_dataset(tmp_path / "d", 3, seed=0)
-    gone = tmp_path / "joseph_hooker.safetensors"
-    monkeypatch.setattr(cli.main, "DEFAULT_MODEL", gone)
-    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", gone)
+    monkeypatch.setattr(hwr.shipped, "shipped_models", dict)
+    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png")
     assert result.exit_code == 1
     assert "the shipped default model is missing from this install; give one with --model" in result.output
 
@@ -118,7 +162,7 @@ def test_missing_model_and_pickle_model(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 3, seed=0)
     image = tmp_path / "d" / "images" / "000000.png"
     result = invoke("transcribe", image, "--model", tmp_path / "none.safetensors")
-    assert result.exit_code == 1 and "none.safetensors: model file not found" in result.output
+    assert result.exit_code == 1 and "none.safetensors: no such model file, nor a shipped model's name" in result.output
     (tmp_path / "evil.pt").write_bytes(b"\x80\x04K\x01.")
     result = invoke("evaluate", manifest, "--model", tmp_path / "evil.pt")
     assert result.exit_code == 1 and "evil.pt: is a pickle" in result.output
@@ -129,7 +173,7 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     manifest = tmp_path / "d" / "lines.tsv"
     result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
                     "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5",
-                    "--weight-decay", "0.01", *TINY, "--augment", "--augment-probability", "0.8",
+                    "--weight-decay", "0.01", *AUGMENTED, "--augment-probability", "0.8",
                     "--augment-settings", "elastic=2.5,shift=0.05")
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
@@ -190,7 +234,7 @@ def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
     assert result.exit_code == 0, result.output
     header = read_model_file(tmp_path / "e.safetensors")[1]
     assert [m["sha256"] for m in header["members"]] == [read_model_file(m)[1]["sha256"] for m in members]
-    assert header["members"][1]["training"]["config"]["seed"] == 1
+    assert header["members"][1]["training"]["run"]["training"]["seed"] == 1
     result = invoke("lm", manifest, "--model", tmp_path / "e.safetensors", "--output", tmp_path / "e_lm.safetensors",
                     "--order", 3, "--weights", "0.5", "--bonuses", "1", "--beam-width", 4)
     assert result.exit_code == 0, result.output

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hwr.data.images import ImageError, Preprocessing, normalize_line, read_gray
+from hwr.data.images import Preprocessing, normalize_line, read_gray
+from hwr.errors import ImageError
 
 
 def test_dark_ink_on_light_paper_becomes_ink_high_at_the_configured_height(tmp_path):

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from hwr.data.images import read_gray
-from hwr.data.page_xml import PageXmlError, line_polygons, mask_outside
+from hwr.data.page_xml import line_polygons, mask_outside
+from hwr.errors import PageXmlError
 from hwr.data.readers import read_lines
 from tests.shared_data import HOOKER_MANIFEST, MASK_SCRIPT, mask_script, masked_hooker_lines, needs_hooker
 

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hwr.data.readers import DatasetError, read_lines
+from hwr.data.readers import read_lines
+from hwr.errors import DatasetError
 from tests.shared_data import HOOKER_MANIFEST, needs_hooker
 
 

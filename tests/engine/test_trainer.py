@@ -11,9 +11,12 @@ import torch
 
 from hwr.data.images import Preprocessing
 from hwr.engine.checkpoint import load_checkpoint
-from hwr.engine.config import TrainConfig
-from hwr.engine.setup import train
-from hwr.engine.trainer import TrainingError, ctc_frames_needed, make_optimizer
+from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.run import resume_run, start_run
+from hwr.data.prepare import ctc_frames_needed
+from hwr.engine.trainer import make_optimizer
+from hwr.errors import ConfigError, DatasetError, TrainingError
+from hwr.network_config import NetworkConfig
 from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
@@ -25,12 +28,20 @@ def manifest(tmp_path_factory):
     return generate_dataset(tmp_path_factory.mktemp("synth"), 40, seed=1, valid_fraction=0.2, test_fraction=0.0)
 
 
+def train(manifest, out, network=TINY, config=None, log=print):
+    """A new run of ``network`` on 16-pixel lines."""
+    run = RunConfig(DataConfig(train=str(manifest)), network_fields(NetworkConfig(1, **network)),
+                    Preprocessing(height=16), config or TrainConfig(epochs=1, augment=False))
+    return start_run(run, out, log=log)
+
+
 def run(manifest, out, epochs, resume=False, **config):
-    settings = {"batch_size": 4, "learning_rate": 3e-3, "seed": 7, "augmentation": None, **config}
+    settings = {"batch_size": 4, "learning_rate": 3e-3, "seed": 7, "augment": False, **config}
     messages: list[str] = []
-    state = train(manifest, out, network=TINY, preprocessing=Preprocessing(height=16),
-                  config=TrainConfig(epochs=epochs, **settings), resume=resume, log=messages.append)
-    return state, messages
+    if resume:
+        changes = {"data": {"train": str(manifest)}, "training": {"epochs": epochs, **config}}
+        return resume_run(out, changes, log=messages.append), messages
+    return train(manifest, out, config=TrainConfig(epochs=epochs, **settings), log=messages.append), messages
 
 
 def test_loss_falls_and_outputs_are_written(manifest, tmp_path):
@@ -66,8 +77,7 @@ def test_lines_too_long_for_their_image_are_skipped_and_named(manifest, tmp_path
     network = {**TINY, "input_block": (2, 4), "subsample_blocks": ((4, 4),)}
     messages: list[str] = []
     with pytest.raises(TrainingError, match=r"use a larger --height \(--scale, if set\) or narrower blocks"):
-        train(manifest, tmp_path, network=network, preprocessing=Preprocessing(height=16),
-              config=TrainConfig(epochs=1, augmentation=None), log=messages.append)
+        train(manifest, tmp_path, network=network, log=messages.append)
     assert any("too long for their image's CTC frames" in m and "chars" in m for m in messages)
 
 
@@ -84,8 +94,7 @@ def test_validation_characters_outside_the_alphabet_are_counted_not_fatal(tmp_pa
     patched = [f"{a}\t{t}é\t{f}" if "\tvalid\t" in a else f"{a}\t{t}\t{f}" for a, t, f in rows]
     manifest.write_text("\n".join([header, *patched]) + "\n", encoding="utf-8")
     messages: list[str] = []
-    train(manifest, tmp_path / "m", network=TINY, preprocessing=Preprocessing(height=16),
-          config=TrainConfig(epochs=1, augmentation=None), log=messages.append)
+    train(manifest, tmp_path / "m", log=messages.append)
     prefix = "valid: characters not in the alphabet (they count as errors): 'é' x5"
     assert any(m.startswith(prefix) for m in messages), messages
 
@@ -109,17 +118,48 @@ def test_non_finite_losses_skip_the_step_and_stop_the_run_when_they_persist(mani
         run(manifest, tmp_path / "diverged", epochs=1, batch_size=1)
 
 
-def test_resuming_on_data_with_characters_outside_the_model_alphabet_skips_those_lines(manifest, tmp_path):
-    run(manifest, tmp_path, epochs=1)
+def test_resume_refuses_other_data_and_characters_outside_the_run_alphabet(manifest, tmp_path):
+    run(manifest, tmp_path / "m", epochs=1)
+    data = tmp_path / "data"
+    data.mkdir()
     rows = manifest.read_text(encoding="utf-8").splitlines()
+    copy = data / "lines.tsv"
+    copy.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for image in (manifest.parent / "images").iterdir():
+        (data / "images").mkdir(exist_ok=True)
+        (data / "images" / image.name).write_bytes(image.read_bytes())
+    with pytest.raises(ConfigError, match=r"these differ: data\.train \(.*synth.*lines\.tsv -> .*data/lines\.tsv\)"):
+        run(copy, tmp_path / "m", epochs=2, resume=True)
+    # the same manifest, now with a character the run's alphabet lacks
     changed = [r if "\ttrain\t" not in r or k % 4 else r.rsplit("\t", 2)[0] + "\tnew ß\tfont"
                for k, r in enumerate(rows)]
-    other = manifest.with_name("other.tsv")
-    other.write_text("\n".join(changed) + "\n", encoding="utf-8")
-    state, messages = run(other, tmp_path, epochs=2, resume=True)
-    assert state.epoch == 2
-    skipped = [m for m in messages if "characters not in the alphabet: 'ß', skipped" in m]
-    assert skipped and all(str(other.parent) in m for m in skipped)
+    manifest.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    try:
+        with pytest.raises(DatasetError, match="its training lines have characters the run's alphabet lacks"):
+            run(manifest, tmp_path / "m", epochs=2, resume=True)
+    finally:
+        manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_resume_applies_a_new_learning_rate_and_says_so_and_refuses_a_new_network(manifest, tmp_path):
+    run(manifest, tmp_path, epochs=1, learning_rate=3e-3)
+    state, messages = run(manifest, tmp_path, epochs=2, resume=True, learning_rate=1e-3)
+    assert "resuming with training.learning_rate 0.003 -> 0.001" in messages
+    assert list(pd.read_csv(tmp_path / "log.csv")["learning_rate"]) == pytest.approx([3e-3, 1e-3])
+    assert state.config.learning_rate == 1e-3
+    with pytest.raises(ConfigError, match=r"these differ: network\.hidden_sizes \(\(2, 8\) -> \(2, 9\)\)"):
+        resume_run(tmp_path, {"network": {"hidden_sizes": [2, 9]}, "training": {"epochs": 3}}, log=lambda _: None)
+
+
+def test_a_new_run_refuses_a_folder_that_holds_one_unless_told_to_overwrite(manifest, tmp_path):
+    run(manifest, tmp_path, epochs=1)
+    before = (tmp_path / "best.safetensors").read_bytes()
+    with pytest.raises(TrainingError, match="already holds a training run .*--resume.*--overwrite"):
+        run(manifest, tmp_path, epochs=1, seed=8)
+    assert (tmp_path / "best.safetensors").read_bytes() == before
+    config = TrainConfig(epochs=1, augment=False, seed=8)
+    start_run(RunConfig(DataConfig(train=str(manifest)), training=config), tmp_path, overwrite=True, log=lambda _: None)
+    assert (tmp_path / "best.safetensors").read_bytes() != before
 
 
 def test_learning_rate_is_reduced_on_plateau_and_the_reduction_is_resumed(manifest, tmp_path):
@@ -183,5 +223,5 @@ def test_cosine_schedule_sets_the_rate_every_batch_and_resumes_exactly(manifest,
     assert expected[0] < expected[1] and expected[-1] == pytest.approx(0.0)  # warm-up, then the fall
     stopped, _ = run(manifest, tmp_path / "resumed", epochs=4, max_minutes=1e-9, **settings)
     assert stopped.epoch == 1
-    resumed, _ = run(manifest, tmp_path / "resumed", epochs=4, resume=True, **settings)
+    resumed, _ = run(manifest, tmp_path / "resumed", epochs=4, resume=True, max_minutes=None, **settings)
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]

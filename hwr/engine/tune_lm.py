@@ -1,4 +1,4 @@
-"""Adding a language model to a trained model: what ``hwr lm`` does.
+"""Adding a language model to a trained model and tuning its weights: what ``hwr lm`` does.
 
 The n-gram and the lexicon come from the training transcriptions. The search settings
 are chosen by validation CER in two steps: the n-gram's weight and the insertion bonus
@@ -17,13 +17,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hwr.data.alphabet import Alphabet
+from hwr.errors import ConfigError
 from hwr.data.readers import LineSet
-from hwr.decoders.beam import BeamSettings, beam_decode
+from hwr.decoders.beam import BeamSettings
 from hwr.decoders.language_model import LanguageModel
-from hwr.decoders.rescoring import rescoring_decode
-from hwr.engine.trainer import prepare
-from hwr.ensemble import RescoringEnsemble
+from hwr.data.prepare import prepare
 from hwr.metrics import error_rates
 from hwr.model_file import Model
 from hwr.recognizer import decode, line_log_probs
@@ -36,19 +34,16 @@ class Trial:
     wer: float
 
 
-_searched: tuple[LanguageModel, list[np.ndarray], tuple[float, ...] | None] | None = None
-"""The language model, validation log-probabilities and a rescoring ensemble's group weights
-(None for other models), set before the workers fork so they inherit them."""
+_searched: tuple[Model, list[np.ndarray]] | None = None
+"""The model with its language model and the validation log-probabilities, set before the
+workers fork so they inherit them."""
 
 
-def _search(settings: BeamSettings, start: int, step: int) -> list[list[int]]:
-    """Beam search labels of every ``step``-th validation line from ``start``."""
+def _search(settings: BeamSettings, start: int, step: int) -> list[str]:
+    """Texts of every ``step``-th validation line from ``start``, searched with ``settings``."""
     assert _searched is not None
-    language_model, log_probs, weights = _searched
-    ngram, lexicon = language_model.ngram, language_model.lexicon
-    if weights is not None:
-        return [rescoring_decode(lp, weights, ngram, settings, lexicon).labels for lp in log_probs[start::step]]
-    return [beam_decode(lp, ngram, settings, lexicon).labels for lp in log_probs[start::step]]
+    model, log_probs = _searched
+    return [decode(model, lp, settings).text for lp in log_probs[start::step]]
 
 
 def add_language_model(
@@ -77,7 +72,7 @@ def add_language_model(
     if unusable:
         log(f"warning: {unusable} training texts have characters outside the model's alphabet; not counted")
     if not corpus:
-        raise ValueError("no training text to count the language model on")
+        raise ConfigError("no training text to count the language model on")
     language_model = LanguageModel(corpus, order, model.alphabet, base)
     data = prepare(valid, model, "valid", log, for_training=False)
     by_index = dict(line_log_probs(model, data.images))  # the network runs once; each trial only searches
@@ -88,19 +83,18 @@ def add_language_model(
     log(f"{len(corpus)} texts counted ({order}-gram); valid CER with greedy decoding: {100 * greedy.cer:.2f}%")
 
     global _searched
-    group_weights = model.network.weights if isinstance(model.network, RescoringEnsemble) else None
-    _searched = (language_model, log_probs, group_weights)
+    _searched = (Model(model.network, model.alphabet, model.preprocessing, language_model), log_probs)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
 
-    def search(settings: BeamSettings) -> list[list[int]]:
+    def search(settings: BeamSettings) -> list[str]:
         if pool is None:
             return _search(settings, 0, 1)
-        labels: list[list[int]] = [[] for _ in log_probs]
+        texts = [""] * len(log_probs)
         for start, part in enumerate(pool.map(_search, [settings] * workers, range(workers), [workers] * workers)):
-            labels[start::workers] = part
-        return labels
+            texts[start::workers] = part
+        return texts
     try:
-        best = _tune(data.texts, model.alphabet, weights, bonuses, word_bonuses, base, log, search)
+        best = _tune(data.texts, weights, bonuses, word_bonuses, base, log, search)
     finally:
         _searched = None
         if pool is not None:
@@ -112,18 +106,17 @@ def add_language_model(
 
 def _tune(
     references: Sequence[str],
-    alphabet: Alphabet,
     weights: Sequence[float],
     bonuses: Sequence[float],
     word_bonuses: Sequence[float],
     base: BeamSettings,
     log: Callable[[str], None],
-    search: Callable[[BeamSettings], list[list[int]]],
+    search: Callable[[BeamSettings], list[str]],
 ) -> Trial:
     """The best settings: the weight x insertion bonus grid first, then the word bonuses at its best."""
 
     def trial(settings: BeamSettings) -> Trial:
-        rates = error_rates(references, [alphabet.decode(labels) for labels in search(settings)])
+        rates = error_rates(references, search(settings))
         log(f"lm weight {settings.lm_weight:g}, insertion bonus {settings.insertion_bonus:g}, "
             f"word bonus {settings.word_bonus:g}: valid CER {100 * rates.cer:.2f}%  WER {100 * rates.wer:.2f}%")
         return Trial(settings, rates.cer, rates.wer)

@@ -1,9 +1,10 @@
-"""Combining trained models into an ensemble: what ``hwr ensemble`` does."""
+"""Combining trained models into one ensemble model: what ``hwr ensemble`` does."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hwr.errors import ConfigError
 from hwr.ensemble import Ensemble, RescoringEnsemble, networks_of
 from hwr.model_file import Model
 from hwr.network import MDLSTMNetwork
@@ -25,14 +26,14 @@ def combine(models: Sequence[Model], names: Sequence[str], shifts: Sequence[int]
     first, first_name = models[0], names[0]
     height = first.preprocessing.height
     if any(2 * abs(rows) >= height for rows in shifts):
-        raise ValueError(f"shifts {list(shifts)}: each must move the line by less than half its height ({height} rows)")
+        raise ConfigError(f"shifts {list(shifts)}: each must move the line by less than half its height ({height} rows)")
     aligned: list[tuple[MDLSTMNetwork, str]] = []
     apart: list[tuple[MDLSTMNetwork, str]] = []
     for model, name in zip(models, names):
         if model.alphabet != first.alphabet:
-            raise ValueError(f"{name}: its alphabet differs from {first_name}'s; members must share one")
+            raise ConfigError(f"{name}: its alphabet differs from {first_name}'s; members must share one")
         if model.preprocessing != first.preprocessing:
-            raise ValueError(
+            raise ConfigError(
                 f"{name}: its preprocessing ({model.preprocessing}) differs from {first_name}'s "
                 f"({first.preprocessing}); members must read the same normalised lines"
             )

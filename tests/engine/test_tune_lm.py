@@ -8,9 +8,10 @@ from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
 from hwr.decoders.beam import BeamSettings
-from hwr.engine.language_model import add_language_model
+from hwr.engine.tune_lm import add_language_model
 from hwr.model_file import Model
-from hwr.network import MDLSTMNetwork, NetworkConfig
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
 
 

@@ -1,0 +1,148 @@
+"""What every command shares: error reporting, the progress bar, option types and parsers.
+
+Nothing here imports torch or pandas: ``hwr --help`` loads only this and typer.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hwr.errors import HwrError
+
+F = TypeVar("F", bound=Callable)
+
+Threads = Annotated[
+    int | None,
+    typer.Option(min=1, help="Torch threads (default 1, or $HWR_THREADS); more only on an idle machine."),
+]
+BatchSize = Annotated[int, typer.Option(min=1, help="Lines per batch.")]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="A model file, or a shipped model's name (see hwr models); default: joseph_hooker."),
+]
+UseLanguageModel = Annotated[
+    bool,
+    typer.Option(help="Decode with the model's language model where it has one (--no-lm: greedy)."),
+]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def warn(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def reports_errors(command: F) -> F:
+    """hwr's errors and the system's (a missing or unwritable file) become ``error: <message>``
+    and exit status 1; any other exception is a bug and keeps its traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except HwrError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted (a training run keeps its last completed epoch: continue it with --resume)")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def set_threads(threads: int | None) -> int:
+    """Torch's thread count for this command (see :mod:`hwr.threads`); returns it."""
+    from hwr.threads import configure_threads
+
+    return configure_threads(threads)
+
+
+class ProgressBar:
+    """A rich progress bar on a terminal (none in a pipe); messages print above it."""
+
+    def __init__(self, label: str = "epoch {task.fields[step]}") -> None:
+        self.console = Console(stderr=True)
+        self.bar = Progress(
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=self.console, transient=True, disable=not self.console.is_terminal,
+        )
+        self.task = self.bar.add_task("work", total=None, step=1)
+
+    def __enter__(self) -> ProgressBar:  # noqa: PYI034
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def log(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    def update(self, step: int, done: int, total: int) -> None:
+        self.bar.update(self.task, completed=done, total=total, step=step)
+
+
+@contextmanager
+def line_progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar over ``total`` lines on a terminal; yields ``advance(lines)``."""
+    with ProgressBar("lines") as progress:
+        done = 0
+
+        def advance(lines: int) -> None:
+            nonlocal done
+            done += lines
+            progress.update(1, done, total)
+
+        yield advance
+
+
+def parse_list(text: str, option: str, kind: type[int | float] = int) -> tuple:
+    """Comma-separated integers (or, with ``kind=float``, numbers) of an option."""
+    try:
+        return tuple(kind(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        what = "integers" if kind is int else "numbers"
+        raise typer.BadParameter(f"expected comma-separated {what}, got {text!r}", param_hint=option) from None
+
+
+def parse_settings(text: str, option: str) -> dict[str, float]:
+    """``name=number,...`` pairs of an option."""
+    settings: dict[str, float] = {}
+    for pair in (p for p in text.split(",") if p.strip()):
+        name, _, value = pair.partition("=")
+        try:
+            settings[name.strip().replace("-", "_")] = float(value)
+        except ValueError:
+            raise typer.BadParameter(
+                f"expected name=number pairs such as elastic=3,shift=0.1, got {text!r}", param_hint=option
+            ) from None
+    return settings
+
+
+def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
+    """``HxW,...`` blocks of an option."""
+    try:
+        blocks = tuple(tuple(int(v) for v in b.lower().split("x")) for b in text.split(","))
+    except ValueError:
+        blocks = ()
+    if not blocks or any(len(b) != 2 for b in blocks):
+        raise typer.BadParameter(f"expected HxW blocks such as 4x2,4x2, got {text!r}", param_hint=option)
+    return blocks  # type: ignore[return-value]
+
+
+def existing(*paths: Path | None) -> None:
+    """Fail, naming the first of ``paths`` that does not exist."""
+    for path in paths:
+        if path is not None and not path.exists():
+            fail(f"{path}: no such file or folder")
