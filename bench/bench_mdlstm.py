@@ -93,9 +93,11 @@ def main() -> None:
         configs, name = [preset("graves2009", num_classes=NUM_CLASSES)], "Graves 2009 network"
     nets = [MDLSTMNetwork(config) for config in configs]
     net = Ensemble(nets) if len(nets) > 1 else nets[0]
-    print(f"{name}, {configs[0].num_classes} classes: {net.num_parameters():,} weights; "
-          f"torch {torch.__version__}, {args.threads} thread(s), "
-          f"{'default malloc' if args.default_malloc else 'malloc keeps freed memory'}\n")
+    print(
+        f"{name}, {configs[0].num_classes} classes: {net.num_parameters():,} weights; "
+        f"torch {torch.__version__}, {args.threads} thread(s), "
+        f"{'default malloc' if args.default_malloc else 'malloc keeps freed memory'}\n"
+    )
     print(
         "| backend | batch | HxW | fwd ms | fwd+bwd ms | lines/s (fwd+bwd) "
         "| GFLOP/line fwd | GFLOP/s fwd | GFLOP/s fwd+bwd |"

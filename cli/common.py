@@ -26,7 +26,9 @@ Threads = Annotated[
 BatchSize = Annotated[int, typer.Option(min=1, help="Lines per batch.")]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="A model file, or a shipped model's name (see hwr models); default: joseph_hooker."),
+    typer.Option(
+        "--model", "-m", help="A model file, or a shipped model's name (see hwr models); default: joseph_hooker."
+    ),
 ]
 UseLanguageModel = Annotated[
     bool,
@@ -74,12 +76,17 @@ class ProgressBar:
     def __init__(self, label: str = "epoch {task.fields[step]}") -> None:
         self.console = Console(stderr=True)
         self.bar = Progress(
-            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=self.console, transient=True, disable=not self.console.is_terminal,
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
         )
         self.task = self.bar.add_task("work", total=None, step=1)
 
-    def __enter__(self) -> ProgressBar:  # noqa: PYI034
+    def __enter__(self) -> ProgressBar:
         self.bar.__enter__()
         return self
 

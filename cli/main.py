@@ -13,12 +13,12 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: see hwr.threads
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from typing import Annotated  # noqa: E402
+from typing import Annotated
 
-import typer  # noqa: E402
+import typer
 
-from cli import models, read, train  # noqa: E402
-from hwr import __version__  # noqa: E402
+from cli import models, read, train
+from hwr import __version__
 
 app = typer.Typer(
     help="Offline handwritten text recognition with multidimensional LSTMs (Graves & Schmidhuber 2009).",
@@ -36,8 +36,9 @@ def show_version(value: bool) -> None:
 
 @app.callback()
 def setup_process(
-    version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
-                                          help="Print hwr's version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print hwr's version and exit.")
+    ] = False,
 ) -> None:
     """Before every command: malloc keeps freed memory (see hwr.allocator)."""
     from hwr.allocator import retain_freed_memory
@@ -45,6 +46,14 @@ def setup_process(
     retain_freed_memory()
 
 
-for command in (train.train, train.synth, train.demo, read.transcribe, read.evaluate, models.lm, models.ensemble,
-                models.models):
+for command in (
+    train.train,
+    train.synth,
+    train.demo,
+    read.transcribe,
+    read.evaluate,
+    models.lm,
+    models.ensemble,
+    models.models,
+):
     app.command()(command)

@@ -20,9 +20,12 @@ def lm(
     seed: Annotated[int, typer.Option(help="As for hwr train (it picks the partition).")] = 0,
     order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 6,
     weights: Annotated[str, typer.Option(help="Language model weights to try.")] = "0.5,0.7,0.9",
-    bonuses: Annotated[str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")] = "1.5,2,2.5",
-    word_bonuses: Annotated[str, typer.Option(help="Bonuses per known word to try at the best weight and "
-                                              "bonus (0 is always tried).")] = "1,2,3",
+    bonuses: Annotated[
+        str, typer.Option(help="Insertion bonuses (log-probability per character) to try.")
+    ] = "1.5,2,2.5",
+    word_bonuses: Annotated[
+        str, typer.Option(help="Bonuses per known word to try at the best weight and bonus (0 is always tried).")
+    ] = "1,2,3",
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = 64,
     threads: Threads = None,
 ) -> None:
@@ -42,9 +45,15 @@ def lm(
     train_lines, valid_lines = split_sources(data, valid, partition, seed)
     with ProgressBar() as progress:
         tuned, best, greedy = add_language_model(
-            recognizer, train_lines, valid_lines, order,
-            parse_list(weights, "--weights", float), parse_list(bonuses, "--bonuses", float),
-            parse_list(word_bonuses, "--word-bonuses", float), BeamSettings(beam_width=beam_width), log=progress.log,
+            recognizer,
+            train_lines,
+            valid_lines,
+            order,
+            parse_list(weights, "--weights", float),
+            parse_list(bonuses, "--bonuses", float),
+            parse_list(word_bonuses, "--word-bonuses", float),
+            BeamSettings(beam_width=beam_width),
+            log=progress.log,
             workers=workers,
         )
     save_model(output, tuned, extra_header=provenance(header))
@@ -57,11 +66,20 @@ def lm(
 
 @reports_errors
 def ensemble(
-    models: Annotated[list[Path], typer.Argument(help="Trained models of one alphabet, height and width "
-                                                 "reduction: two or more, or one read at several shifts.")],
+    models: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Trained models of one alphabet, height and width "
+            "reduction: two or more, or one read at several shifts."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the ensemble model.")],
-    shifts: Annotated[str, typer.Option(help="Rows by which each network also reads the line moved down "
-                                        "(up where negative), e.g. -7,0,7.")] = "0",
+    shifts: Annotated[
+        str,
+        typer.Option(
+            help="Rows by which each network also reads the line moved down (up where negative), e.g. -7,0,7."
+        ),
+    ] = "0",
 ) -> None:
     """Combine trained models into one that averages their outputs; add a language model with hwr lm.
 
@@ -86,9 +104,11 @@ def ensemble(
     network = combined.network
     groups = network.groups if isinstance(network, RescoringEnsemble) else [network]
     sizes = "+".join(str(len(networks_of(group))) for group in groups)
-    typer.echo(f"{len(networks_of(network))} networks at shifts {', '.join(map(str, rows))}, "
-               + (f"in {len(groups)} groups ({sizes}) that rescore each other's readings, " if len(groups) > 1 else "")
-               + f"{network.num_parameters():,} weights: {output}")
+    typer.echo(
+        f"{len(networks_of(network))} networks at shifts {', '.join(map(str, rows))}, "
+        + (f"in {len(groups)} groups ({sizes}) that rescore each other's readings, " if len(groups) > 1 else "")
+        + f"{network.num_parameters():,} weights: {output}"
+    )
 
 
 @reports_errors

@@ -66,8 +66,11 @@ def transcribe(
     model: ModelOption = None,
     format: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="text (with the path when several images), tsv (image, text, "
-                     "confidence) or json (a list of those)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (with the path when several images), tsv (image, text, confidence) or json (a list of those).",
+        ),
     ] = OutputFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     batch_size: BatchSize = 16,
@@ -114,8 +117,9 @@ def transcribe(
 
 @reports_errors
 def evaluate(
-    data: Annotated[Path, typer.Argument(help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, or "
-                                         "IAM's lines.txt.")],
+    data: Annotated[
+        Path, typer.Argument(help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, or IAM's lines.txt.")
+    ],
     model: ModelOption = None,
     split: Annotated[str | None, typer.Option(help="Only this split of a manifest (e.g. test).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a per-line CSV report here.")] = None,
@@ -125,9 +129,9 @@ def evaluate(
 ) -> None:
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace
     normalisation."""
+    from hwr import evaluation
     from hwr.atomic import write_bytes_atomically
     from hwr.data.readers import read_lines
-    from hwr import evaluation
 
     existing(data)
     set_threads(threads)

@@ -52,7 +52,10 @@ class ScheduleChoice(str, Enum):
     cosine = "cosine"
 
 
+DEFAULT_OPTIMIZER = OptimizerChoice(TRAINING.optimizer)
+DEFAULT_SCHEDULE = ScheduleChoice(TRAINING.schedule)
 PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)  # type: ignore[misc]
+DEFAULT_PRESET = PresetChoice("hwr")
 
 SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "data": ("data.train", str),
@@ -121,82 +124,125 @@ def train(
     ctx: typer.Context,
     data: Annotated[
         str | None,
-        typer.Argument(help="Training lines: a .tsv/.csv manifest (its train and valid splits where it has a "
-                       "split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."),
+        typer.Argument(
+            help="Training lines: a .tsv/.csv manifest (its train and valid splits where it has a "
+            "split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."
+        ),
     ] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the run's models and logs.",
-                                         rich_help_panel=RUN)] = Path("model"),
-    config: Annotated[list[Path] | None, typer.Option(help="A .toml/.json run config (repeatable; options "
-                                                      "override it).", rich_help_panel=RUN)] = None,
-    dump_config: Annotated[bool, typer.Option("--dump-config", help="Print the effective run config as TOML and stop.",
-                                              rich_help_panel=RUN)] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue OUTPUT's run from its last checkpoint.",
-                                         rich_help_panel=RUN)] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a run already in OUTPUT.", rich_help_panel=RUN)] = False,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the run's models and logs.", rich_help_panel=RUN)
+    ] = Path("model"),
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(help="A .toml/.json run config (repeatable; options override it).", rich_help_panel=RUN),
+    ] = None,
+    dump_config: Annotated[
+        bool,
+        typer.Option("--dump-config", help="Print the effective run config as TOML and stop.", rich_help_panel=RUN),
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue OUTPUT's run from its last checkpoint.", rich_help_panel=RUN)
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a run already in OUTPUT.", rich_help_panel=RUN)
+    ] = False,
     threads: Threads = None,
     valid: Annotated[str | None, typer.Option(help="Validation lines (same formats).", rich_help_panel=DATA)] = None,
-    partition: Annotated[float, typer.Option(help="Without --valid or splits: share of DATA to train on.",
-                                             rich_help_panel=DATA)] = 0.9,
-    height: Annotated[int, typer.Option(min=8, help="Rows of a normalised line.",
-                                        rich_help_panel=DATA)] = Preprocessing().height,
-    scale: Annotated[float | None, typer.Option(min=0.01, max=8, help="Resize lines by this fixed factor and cut "
-                                                "HEIGHT rows around the writing (default: fit each crop).",
-                                                rich_help_panel=DATA)] = None,
-    preset: Annotated[PresetChoice, typer.Option(help="The network to start from.",  # type: ignore[valid-type]
-                                                 rich_help_panel=NET)] = "hwr",
-    hidden: Annotated[str, typer.Option(help="Cells per direction, each MDLSTM level.",
-                                        rich_help_panel=NET)] = _sizes(NETWORK.hidden_sizes),
-    subsample: Annotated[str, typer.Option(help="Units of each tanh layer between levels.",
-                                           rich_help_panel=NET)] = _sizes(NETWORK.subsample_sizes),
-    input_block: Annotated[str, typer.Option(help="Input block, HxW.",
-                                             rich_help_panel=NET)] = _blocks((NETWORK.input_block,)),
-    subsample_blocks: Annotated[str, typer.Option(help="Blocks of the tanh layers, HxW each.",
-                                                  rich_help_panel=NET)] = _blocks(NETWORK.subsample_blocks),
-    dropout: Annotated[str | None, typer.Option(help="Dropout after each MDLSTM level, e.g. 0,0.25.",
-                                                rich_help_panel=NET)] = None,
-    conv: Annotated[str | None, typer.Option(help="Channels of 3x3 convolutions first, e.g. 16,32.",
-                                             rich_help_panel=NET)] = None,
-    conv_pools: Annotated[str | None, typer.Option(help="Max-pooling after each, HxW, e.g. 2x2,2x1.",
-                                                   rich_help_panel=NET)] = None,
-    conv_dropout: Annotated[str | None, typer.Option(help="Dropout after each convolution.",
-                                                     rich_help_panel=NET)] = None,
-    sequence_lstm: Annotated[str | None, typer.Option(help="Cells of 1-D BLSTM layers last, e.g. 128.",
-                                                      rich_help_panel=NET)] = None,
-    sequence_dropout: Annotated[float, typer.Option(min=0, max=0.99, help="Dropout before each 1-D layer.",
-                                                    rich_help_panel=NET)] = NETWORK.sequence_dropout,
-    sequence_residual: Annotated[bool, typer.Option("--sequence-residual", help="Residual 1-D layers from the second on.",
-                                                    rich_help_panel=NET)] = NETWORK.sequence_residual,
+    partition: Annotated[
+        float, typer.Option(help="Without --valid or splits: share of DATA to train on.", rich_help_panel=DATA)
+    ] = 0.9,
+    height: Annotated[
+        int, typer.Option(min=8, help="Rows of a normalised line.", rich_help_panel=DATA)
+    ] = Preprocessing().height,
+    scale: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            max=8,
+            help="Resize lines by this fixed factor and cut HEIGHT rows around the writing (default: fit each crop).",
+            rich_help_panel=DATA,
+        ),
+    ] = None,
+    preset: Annotated[
+        PresetChoice, typer.Option(help="The network to start from.", rich_help_panel=NET)
+    ] = DEFAULT_PRESET,
+    hidden: Annotated[str, typer.Option(help="Cells per direction, each MDLSTM level.", rich_help_panel=NET)] = _sizes(
+        NETWORK.hidden_sizes
+    ),
+    subsample: Annotated[
+        str, typer.Option(help="Units of each tanh layer between levels.", rich_help_panel=NET)
+    ] = _sizes(NETWORK.subsample_sizes),
+    input_block: Annotated[str, typer.Option(help="Input block, HxW.", rich_help_panel=NET)] = _blocks(
+        (NETWORK.input_block,)
+    ),
+    subsample_blocks: Annotated[
+        str, typer.Option(help="Blocks of the tanh layers, HxW each.", rich_help_panel=NET)
+    ] = _blocks(NETWORK.subsample_blocks),
+    dropout: Annotated[
+        str | None, typer.Option(help="Dropout after each MDLSTM level, e.g. 0,0.25.", rich_help_panel=NET)
+    ] = None,
+    conv: Annotated[
+        str | None, typer.Option(help="Channels of 3x3 convolutions first, e.g. 16,32.", rich_help_panel=NET)
+    ] = None,
+    conv_pools: Annotated[
+        str | None, typer.Option(help="Max-pooling after each, HxW, e.g. 2x2,2x1.", rich_help_panel=NET)
+    ] = None,
+    conv_dropout: Annotated[
+        str | None, typer.Option(help="Dropout after each convolution.", rich_help_panel=NET)
+    ] = None,
+    sequence_lstm: Annotated[
+        str | None, typer.Option(help="Cells of 1-D BLSTM layers last, e.g. 128.", rich_help_panel=NET)
+    ] = None,
+    sequence_dropout: Annotated[
+        float, typer.Option(min=0, max=0.99, help="Dropout before each 1-D layer.", rich_help_panel=NET)
+    ] = NETWORK.sequence_dropout,
+    sequence_residual: Annotated[
+        bool, typer.Option("--sequence-residual", help="Residual 1-D layers from the second on.", rich_help_panel=NET)
+    ] = NETWORK.sequence_residual,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs.", rich_help_panel=OPTIM)] = TRAINING.epochs,
-    batch_size: Annotated[int, typer.Option(min=1, help="Lines per batch.",
-                                            rich_help_panel=OPTIM)] = TRAINING.batch_size,
-    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.", rich_help_panel=OPTIM)] = OptimizerChoice(
-        TRAINING.optimizer),
-    learning_rate: Annotated[float, typer.Option(min=0, help="Peak learning rate.",
-                                                 rich_help_panel=OPTIM)] = TRAINING.learning_rate,
-    weight_decay: Annotated[float, typer.Option(min=0, help="Decoupled weight decay (AdamW).",
-                                                rich_help_panel=OPTIM)] = TRAINING.weight_decay,
-    clip_norm: Annotated[float, typer.Option(min=0, help="Clip gradients to this L2 norm.",
-                                             rich_help_panel=OPTIM)] = TRAINING.clip_norm,
-    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better CER.",
-                                          rich_help_panel=OPTIM)] = TRAINING.patience,
-    lr_patience: Annotated[int | None, typer.Option(min=1, help="Lower the rate after this many flat epochs.",
-                                                    rich_help_panel=OPTIM)] = TRAINING.lr_patience,
-    lr_factor: Annotated[float, typer.Option(min=0, max=1, help="... by this factor.",
-                                             rich_help_panel=OPTIM)] = TRAINING.lr_factor,
-    schedule: Annotated[ScheduleChoice, typer.Option(help="plateau, or cosine to 0 at --epochs.",
-                                                     rich_help_panel=OPTIM)] = ScheduleChoice(TRAINING.schedule),
-    warmup_epochs: Annotated[float, typer.Option(min=0, help="Ramp the rate up over this many epochs.",
-                                                 rich_help_panel=OPTIM)] = TRAINING.warmup_epochs,
-    max_minutes: Annotated[float | None, typer.Option(help="Stop after the epoch that passes this time.",
-                                                      rich_help_panel=OPTIM)] = None,
-    seed: Annotated[int, typer.Option(help="Seed of weights, shuffling, augmentation.",
-                                      rich_help_panel=OPTIM)] = TRAINING.seed,
-    no_augment: Annotated[bool, typer.Option("--no-augment", help="Train on the lines as they are.",
-                                             rich_help_panel=AUGMENT)] = False,
-    augment_probability: Annotated[float, typer.Option(min=0, max=1, help="Chance of each transform.",
-                                                       rich_help_panel=AUGMENT)] = Augmentation().probability,
-    augment_settings: Annotated[str | None, typer.Option(help="Strengths, e.g. elastic=3,blur=1.",
-                                                         rich_help_panel=AUGMENT)] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Lines per batch.", rich_help_panel=OPTIM)
+    ] = TRAINING.batch_size,
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="Optimizer.", rich_help_panel=OPTIM)] = DEFAULT_OPTIMIZER,
+    learning_rate: Annotated[
+        float, typer.Option(min=0, help="Peak learning rate.", rich_help_panel=OPTIM)
+    ] = TRAINING.learning_rate,
+    weight_decay: Annotated[
+        float, typer.Option(min=0, help="Decoupled weight decay (AdamW).", rich_help_panel=OPTIM)
+    ] = TRAINING.weight_decay,
+    clip_norm: Annotated[
+        float, typer.Option(min=0, help="Clip gradients to this L2 norm.", rich_help_panel=OPTIM)
+    ] = TRAINING.clip_norm,
+    patience: Annotated[
+        int, typer.Option(min=1, help="Stop after this many epochs without a better CER.", rich_help_panel=OPTIM)
+    ] = TRAINING.patience,
+    lr_patience: Annotated[
+        int | None, typer.Option(min=1, help="Lower the rate after this many flat epochs.", rich_help_panel=OPTIM)
+    ] = TRAINING.lr_patience,
+    lr_factor: Annotated[
+        float, typer.Option(min=0, max=1, help="... by this factor.", rich_help_panel=OPTIM)
+    ] = TRAINING.lr_factor,
+    schedule: Annotated[
+        ScheduleChoice, typer.Option(help="plateau, or cosine to 0 at --epochs.", rich_help_panel=OPTIM)
+    ] = DEFAULT_SCHEDULE,
+    warmup_epochs: Annotated[
+        float, typer.Option(min=0, help="Ramp the rate up over this many epochs.", rich_help_panel=OPTIM)
+    ] = TRAINING.warmup_epochs,
+    max_minutes: Annotated[
+        float | None, typer.Option(help="Stop after the epoch that passes this time.", rich_help_panel=OPTIM)
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Seed of weights, shuffling, augmentation.", rich_help_panel=OPTIM)
+    ] = TRAINING.seed,
+    no_augment: Annotated[
+        bool, typer.Option("--no-augment", help="Train on the lines as they are.", rich_help_panel=AUGMENT)
+    ] = False,
+    augment_probability: Annotated[
+        float, typer.Option(min=0, max=1, help="Chance of each transform.", rich_help_panel=AUGMENT)
+    ] = Augmentation().probability,
+    augment_settings: Annotated[
+        str | None, typer.Option(help="Strengths, e.g. elastic=3,blur=1.", rich_help_panel=AUGMENT)
+    ] = None,
 ) -> None:
     """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
     from hwr.engine.config import RunConfig, merge_settings, preset_network, read_config_file
@@ -223,7 +269,9 @@ def train(
         set_threads(threads)
         with ProgressBar() as progress:
             state = start_run(run, output, overwrite, log=progress.log, progress=progress.update)
-    typer.echo(f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {output / 'best.safetensors'}")
+    typer.echo(
+        f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {output / 'best.safetensors'}"
+    )
 
 
 @reports_errors
@@ -233,8 +281,10 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data set.")] = 0,
     valid: Annotated[float, typer.Option(min=0, max=0.9, help="Share of lines in the 'valid' split.")] = 0.05,
     test: Annotated[float, typer.Option(min=0, max=0.9, help="Share of lines in the 'test' split.")] = 0.05,
-    font: Annotated[list[Path] | None, typer.Option(help="A TrueType/OpenType font (repeatable); default: "
-                                                    "the installed hand-drawn fonts.")] = None,
+    font: Annotated[
+        list[Path] | None,
+        typer.Option(help="A TrueType/OpenType font (repeatable); default: the installed hand-drawn fonts."),
+    ] = None,
 ) -> None:
     """Render synthetic handwriting lines (texts never repeat across splits) with a manifest."""
     from hwr.synth import generate_dataset
@@ -248,7 +298,9 @@ def synth(
 
 @reports_errors
 def demo(
-    workdir: Annotated[Path, typer.Option(help="Folder for the synthetic data and the trained model.")] = Path("hwr-demo"),
+    workdir: Annotated[Path, typer.Option(help="Folder for the synthetic data and the trained model.")] = Path(
+        "hwr-demo"
+    ),
     lines: Annotated[int, typer.Option(min=100, help="Synthetic lines to render (5% valid, 5% test).")] = 4400,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs to train.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed for data and training.")] = 0,
@@ -261,5 +313,7 @@ def demo(
     with ProgressBar() as progress:
         result = run_demo(workdir, lines, epochs, seed, log=progress.log, progress=progress.update)
     totals = result.totals
-    typer.echo(f"test CER: {100 * totals.cer:.2f}%  WER: {100 * totals.wer:.2f}%  ({len(result.report)} lines "
-               f"whose texts were not in training; model: {workdir / 'model' / 'best.safetensors'})")
+    typer.echo(
+        f"test CER: {100 * totals.cer:.2f}%  WER: {100 * totals.wer:.2f}%  ({len(result.report)} lines "
+        f"whose texts were not in training; model: {workdir / 'model' / 'best.safetensors'})"
+    )

@@ -1,8 +1,8 @@
 """hwr from Python: load a model by name or path, then transcribe line images.
 
-    import hwr
-    model = hwr.load_model("joseph_hooker")
-    print(model.transcribe(["line.png"])[0].text)
+import hwr
+model = hwr.load_model("joseph_hooker")
+print(model.transcribe(["line.png"])[0].text)
 """
 
 from __future__ import annotations

@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load, save
 from torch import Tensor
 
-from hwr.errors import ModelFileError
 from hwr.atomic import write_bytes_atomically
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.decoders.language_model import LanguageModel
 from hwr.ensemble import Ensemble, RescoringEnsemble
+from hwr.errors import ModelFileError
 from hwr.network import MDLSTMNetwork
 from hwr.network_config import NetworkConfig
 
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 FORMAT = "hwr-model"
 VERSION = 1
 NETWORK_PREFIX = "network."
-
 
 
 @dataclass

@@ -32,7 +32,6 @@ from hwr.mdlstm.scan import inside_mask
 from hwr.network_config import Block, NetworkConfig
 
 
-
 def to_blocks(x: Tensor, sizes: Tensor, block: Block) -> tuple[Tensor, Tensor]:
     """``(B, H, W, C)`` -> ``(B, ceil(H/bh), ceil(W/bw), bh*bw*C)``, zero-padding the edges."""
     bh, bw = block
@@ -128,9 +127,7 @@ class MDLSTMNetwork(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def forward(
-        self, images: Tensor, sizes: Tensor, backend: Backend = "auto"
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, images: Tensor, sizes: Tensor, backend: Backend = "auto") -> tuple[Tensor, Tensor]:
         """Args: images ``(B, H, W)``; sizes ``(B, 2)`` real ``(height, width)`` per image.
 
         Returns: log-probabilities ``(T, B, num_classes + 1)`` and frame counts ``(B,)``.

@@ -118,7 +118,15 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
         values = checked_fields(cls, data, "network")
-        for key in ("input_block", "hidden_sizes", "subsample_sizes", "dropout", "conv_channels", "conv_dropout", "sequence_lstm"):
+        for key in (
+            "input_block",
+            "hidden_sizes",
+            "subsample_sizes",
+            "dropout",
+            "conv_channels",
+            "conv_dropout",
+            "sequence_lstm",
+        ):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         for key in ("subsample_blocks", "conv_pools"):

@@ -16,11 +16,11 @@ import torch
 
 from hwr.data.batching import collate, width_batches
 from hwr.data.images import normalize_line, read_gray, to_gray
-from hwr.errors import ImageError
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
 from hwr.ensemble import RescoringEnsemble
+from hwr.errors import ImageError
 from hwr.model_file import Model
 
 

@@ -34,7 +34,9 @@ def resolve_model(model: str | Path | None = None) -> Path:
     shipped = shipped_models()
     if model is None:
         if DEFAULT_NAME not in shipped:
-            raise ModelFileError(f"{DEFAULT_NAME}: the shipped default model is missing from this install; give one with --model")
+            raise ModelFileError(
+                f"{DEFAULT_NAME}: the shipped default model is missing from this install; give one with --model"
+            )
         return shipped[DEFAULT_NAME]
     path = Path(model)
     if path.exists():

@@ -17,14 +17,27 @@ from typer.testing import CliRunner
 from cli.main import app
 from hwr.data.images import Preprocessing
 from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
-from hwr.network_config import NetworkConfig
 from hwr.engine.run import start_run
+from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
 TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
-TINY_ARGS = ["--height", "16", "--hidden", "2,6", "--subsample", "6", "--input-block", "2x2",
-             "--subsample-blocks", "4x1", "--epochs", "1", "--no-augment"]
+TINY_ARGS = [
+    "--height",
+    "16",
+    "--hidden",
+    "2,6",
+    "--subsample",
+    "6",
+    "--input-block",
+    "2x2",
+    "--subsample-blocks",
+    "4x1",
+    "--epochs",
+    "1",
+    "--no-augment",
+]
 
 
 def invoke(*args):
@@ -50,8 +63,12 @@ def huge_png_header(width: int, height: int) -> bytes:
 def setting(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     manifest = generate_dataset(root / "data", 24, seed=9, valid_fraction=0.25, test_fraction=0.0)
-    run = RunConfig(DataConfig(train=str(manifest)), network_fields(NetworkConfig(1, **TINY)),
-                    Preprocessing(height=16), TrainConfig(epochs=1, augment=False))
+    run = RunConfig(
+        DataConfig(train=str(manifest)),
+        network_fields(NetworkConfig(1, **TINY)),
+        Preprocessing(height=16),
+        TrainConfig(epochs=1, augment=False),
+    )
     start_run(run, root / "model", log=lambda _: None)
     return root, manifest, root / "model" / "best.safetensors"
 
@@ -135,8 +152,12 @@ def test_huge_image_is_refused_before_decoding(tmp_path, setting):
 
 def bad_models(good: bytes) -> dict[str, bytes]:
     rng = np.random.default_rng(1)
-    models = {"empty.safetensors": b"", "text.safetensors": b"hello", "pickle.pt": b"\x80\x04K\x01.",
-              "zip.pt": b"PK\x03\x04" + b"\0" * 100}
+    models = {
+        "empty.safetensors": b"",
+        "text.safetensors": b"hello",
+        "pickle.pt": b"\x80\x04K\x01.",
+        "zip.pt": b"PK\x03\x04" + b"\0" * 100,
+    }
     for k in range(30):
         models[f"cut_{k}.safetensors"] = good[: int(len(good) * k / 30)]
     for k in range(40):
@@ -192,8 +213,14 @@ def test_broken_manifests_through_train_and_evaluate(setting, tmp_path):
             assert evaluated.exit_code == 0 and "3 skipped" in evaluated.output, evaluated.output
             assert "missing_" in evaluated.output and "empty text" in evaluated.output
             assert trained.exit_code == 0, trained.output
-            for expected in ("not found, skipped", "empty text", "malformed row", "too long for their image",
-                             "'€' x3", "lines were skipped"):
+            for expected in (
+                "not found, skipped",
+                "empty text",
+                "malformed row",
+                "too long for their image",
+                "'€' x3",
+                "lines were skipped",
+            ):
                 assert expected in trained.output, (name, expected)
         else:
             for result in (evaluated, trained):

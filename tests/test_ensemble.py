@@ -19,8 +19,13 @@ ALPHABET = Alphabet.from_texts(["Dear Hemsley"])
 
 def network(seed: int, **overrides) -> MDLSTMNetwork:
     torch.manual_seed(seed)
-    config = dict(num_classes=len(ALPHABET), input_block=(2, 2), hidden_sizes=(2, 3), subsample_sizes=(4,),
-                  subsample_blocks=((2, 2),))
+    config = dict(
+        num_classes=len(ALPHABET),
+        input_block=(2, 2),
+        hidden_sizes=(2, 3),
+        subsample_sizes=(4,),
+        subsample_blocks=((2, 2),),
+    )
     return MDLSTMNetwork(NetworkConfig(**{**config, **overrides})).eval()
 
 
@@ -122,7 +127,9 @@ def test_networks_with_1d_lstm_layers_are_rescoring_groups_of_their_own(tmp_path
     alone, _ = Ensemble([headed.network], shifts=(0, 3))(IMAGES, SIZES)
     torch.testing.assert_close(readings, torch.stack([pair, alone]))
     assert lengths.tolist() == [10, 8, 3]
-    assert isinstance(combine([headed, plain[0]], ["h", "a"]).network.groups[1], MDLSTMNetwork), "no shifts: no Ensemble"
+    assert isinstance(combine([headed, plain[0]], ["h", "a"]).network.groups[1], MDLSTMNetwork), (
+        "no shifts: no Ensemble"
+    )
     assert isinstance(combine([plain[0], plain[1]], ["a", "b"]).network, Ensemble)
 
     save_model(tmp_path / "r.safetensors", model)

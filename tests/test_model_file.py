@@ -21,8 +21,9 @@ from hwr.network_config import NetworkConfig
 def model():
     torch.manual_seed(0)
     alphabet = Alphabet.from_texts(["Dear Hemsley"])
-    network = MDLSTMNetwork(NetworkConfig(num_classes=len(alphabet), hidden_sizes=(2, 3), subsample_sizes=(4,),
-                                          subsample_blocks=((2, 2),)))
+    network = MDLSTMNetwork(
+        NetworkConfig(num_classes=len(alphabet), hidden_sizes=(2, 3), subsample_sizes=(4,), subsample_blocks=((2, 2),))
+    )
     return Model(network, alphabet, Preprocessing(height=16))
 
 

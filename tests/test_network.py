@@ -10,16 +10,22 @@ import torch
 
 from hwr.network import MDLSTMNetwork, to_blocks
 from hwr.network_config import NetworkConfig, preset
+from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
-CONV = {"conv_channels": (3, 4), "conv_pools": ((2, 2), (1, 2)), "input_block": (2, 1),
-        "hidden_sizes": (2, 3), "subsample_sizes": (4,), "subsample_blocks": ((2, 1),)}
+CONV = {
+    "conv_channels": (3, 4),
+    "conv_pools": ((2, 2), (1, 2)),
+    "input_block": (2, 1),
+    "hidden_sizes": (2, 3),
+    "subsample_sizes": (4,),
+    "subsample_blocks": ((2, 1),),
+}
 """A small convolutional front end: 3x3 conv, pool 2x2, conv, pool 1x2, then two MDLSTM levels."""
 SEQUENCE = {**CONV, "sequence_lstm": (3, 2)}
 """As CONV, with two bidirectional 1-D LSTM layers over the collapsed sequence."""
 RESIDUAL = {**CONV, "sequence_lstm": (3, 3), "sequence_residual": True}
 """As CONV, with two 1-D LSTM layers, the second residual."""
 LAYERS = {"graves": {"hidden_sizes": (2, 3, 4)}, "conv": CONV, "sequence": SEQUENCE, "residual": RESIDUAL}
-from tests.mdlstm.helpers import FAST_BACKENDS, require_backend
 
 
 def test_graves_default_has_about_160k_weights():
@@ -105,8 +111,14 @@ def test_ctc_loss_backpropagates_to_every_weight(backend, layers):
 
 def test_dropout_thins_each_level_in_training_only_and_keeps_padding_zero():
     torch.manual_seed(0)
-    config = NetworkConfig(num_classes=5, input_block=(2, 2), hidden_sizes=(2, 3), subsample_sizes=(4,),
-                           subsample_blocks=((2, 2),), dropout=(0.0, 0.5))
+    config = NetworkConfig(
+        num_classes=5,
+        input_block=(2, 2),
+        hidden_sizes=(2, 3),
+        subsample_sizes=(4,),
+        subsample_blocks=((2, 2),),
+        dropout=(0.0, 0.5),
+    )
     net = MDLSTMNetwork(config)
     plain = MDLSTMNetwork(NetworkConfig(**{**config.to_dict(), "dropout": None}))
     plain.load_state_dict(net.state_dict())
@@ -170,12 +182,15 @@ def test_a_residual_layer_that_reads_nothing_passes_its_input_on():
     torch.testing.assert_close(stacked(images, sizes)[0], single(images, sizes)[0], rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("layers", [
-    {"input_block": (2, 2), "hidden_sizes": (4, 8), "subsample_sizes": (16,), "subsample_blocks": ((2, 4),)},
-    CONV,
-    {**SEQUENCE, "sequence_dropout": 0.5},
-    RESIDUAL,
-])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        {"input_block": (2, 2), "hidden_sizes": (4, 8), "subsample_sizes": (16,), "subsample_blocks": ((2, 4),)},
+        CONV,
+        {**SEQUENCE, "sequence_dropout": 0.5},
+        RESIDUAL,
+    ],
+)
 def test_config_round_trips_through_json(layers):
     config = NetworkConfig(num_classes=80, peepholes=False, dropout=(0.0, 0.5), **layers)
     assert NetworkConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import torch
 
 from hwr.data.alphabet import Alphabet
@@ -10,7 +11,7 @@ from hwr.data.readers import read_lines
 from hwr.model_file import Model, load_model, save_model
 from hwr.network import MDLSTMNetwork
 from hwr.network_config import NetworkConfig
-from hwr.recognizer import transcribe_files
+from hwr.recognizer import Transcription, stream_files, transcribe_files
 from hwr.synth import generate_dataset
 
 
@@ -18,8 +19,9 @@ def test_save_load_transcribe_gives_the_same_text(tmp_path):
     lines = read_lines(generate_dataset(tmp_path / "data", 12, seed=2)).lines
     alphabet = Alphabet.from_texts(line.text for line in lines)
     torch.manual_seed(0)
-    config = NetworkConfig(len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,),
-                           subsample_blocks=((4, 1),))
+    config = NetworkConfig(
+        len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,), subsample_blocks=((4, 1),)
+    )
     network = MDLSTMNetwork(config)
     with torch.no_grad():  # a random but decisive network, so its transcriptions are non-trivial
         network.output.bias.copy_(torch.linspace(-2, 2, len(alphabet) + 1))
@@ -37,8 +39,33 @@ def test_unreadable_images_are_reported_not_fatal(tmp_path):
     lines = read_lines(generate_dataset(tmp_path / "data", 2, seed=2)).lines
     (tmp_path / "bad.png").write_bytes(b"garbage")
     alphabet = Alphabet.from_texts(line.text for line in lines)
-    model = Model(MDLSTMNetwork(NetworkConfig(len(alphabet), hidden_sizes=(2,), subsample_sizes=(),
-                                              subsample_blocks=())), alphabet, Preprocessing(height=16))
+    model = Model(
+        MDLSTMNetwork(NetworkConfig(len(alphabet), hidden_sizes=(2,), subsample_sizes=(), subsample_blocks=())),
+        alphabet,
+        Preprocessing(height=16),
+    )
     results, problems = transcribe_files(model, [lines[0].image, tmp_path / "bad.png", lines[1].image])
     assert list(results) == [lines[0].image, lines[1].image]
     assert len(problems) == 1 and "bad.png: not an image or corrupt" in problems[0]
+
+
+def test_files_stream_a_chunk_at_a_time_in_order(tmp_path):
+    """The 9th image (batch size 1: chunks of 8) is read only after the first results came out."""
+    manifest = generate_dataset(tmp_path / "d", 9, seed=4)
+    paths = [line.image for line in read_lines(manifest).lines]
+    late = paths[8].read_bytes()
+    paths[8].unlink()
+    alphabet = Alphabet.from_texts(line.text for line in read_lines(manifest).lines)
+    model = Model(
+        MDLSTMNetwork(NetworkConfig(len(alphabet), hidden_sizes=(2,), subsample_sizes=(), subsample_blocks=())),
+        alphabet,
+        Preprocessing(height=16),
+    )
+    stream = stream_files(model, paths, batch_size=1)
+    first = next(stream)
+    paths[8].write_bytes(late)
+    rest = list(stream)
+    assert [path for path, _ in [first, *rest]] == paths
+    assert all(isinstance(outcome, Transcription) for _, outcome in [first, *rest])
+    arrays = [cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths[:2]]
+    assert [t.text for t in model.transcribe(arrays)] == [t.text for _, t in [first, rest[0]]]

@@ -37,7 +37,9 @@ def test_shipped_models_are_found_by_name_with_a_summary(tmp_path):
     assert resolve_model("joseph_hooker") == DEFAULT_MODEL == shipped_models()["joseph_hooker"]
     assert summary("joseph_hooker").startswith("The default model of `hwr transcribe`")
     assert resolve_model(tmp_path) == tmp_path  # a path that exists is taken as given
-    with pytest.raises(ModelFileError, match=r"hooker: no such model file, nor a shipped model's name \(shipped: joseph_hooker\)"):
+    with pytest.raises(
+        ModelFileError, match=r"hooker: no such model file, nor a shipped model's name \(shipped: joseph_hooker\)"
+    ):
         resolve_model("hooker")
 
 

@@ -19,8 +19,8 @@ import cv2
 import pandas as pd
 
 from hwr.data.images import read_gray
-from hwr.errors import ImageError, PageXmlError
 from hwr.data.page_xml import line_polygons, mask_outside
+from hwr.errors import ImageError, PageXmlError
 
 
 def mask_lines(data: Path, out: Path, split: str | None = None, limit: int | None = None) -> Path:

@@ -9,9 +9,7 @@ import torch
 from torch import Tensor
 
 
-def width_batches(
-    widths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None
-) -> list[list[int]]:
+def width_batches(widths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None) -> list[list[int]]:
     """Indices grouped into batches of similar width (little padding to compute).
 
     With ``rng``, ties are broken at random and the batch order is shuffled, so

@@ -23,7 +23,6 @@ MAX_PIXELS = 50_000_000
 """Larger images are refused before decoding (a line image is far smaller; this guards memory)."""
 
 
-
 @dataclass(frozen=True)
 class Preprocessing:
     """How a line image becomes network input; stored in the model file."""

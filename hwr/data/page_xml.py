@@ -18,7 +18,6 @@ import numpy as np
 from hwr.errors import PageXmlError
 
 
-
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]  # PAGE's namespace changes with its schema version
 

@@ -39,9 +39,7 @@ def ctc_frames_needed(labels: list[int]) -> int:
     return len(labels) + sum(a == b for a, b in itertools.pairwise(labels))
 
 
-def prepare(
-    lines: LineSet, model: Model, name: str, log: Callable[[str], None], for_training: bool
-) -> Prepared:
+def prepare(lines: LineSet, model: Model, name: str, log: Callable[[str], None], for_training: bool) -> Prepared:
     """Read and normalise every line; unreadable images and (for training) unusable labels are skipped."""
     prepared = Prepared([], [], [], [])
     problems = list(lines.problems)

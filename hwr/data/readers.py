@@ -31,7 +31,6 @@ IMAGE_COLUMNS = ("image", "path", "file", "filename")
 TEXT_COLUMNS = ("text", "transcription", "label")
 
 
-
 @dataclass(frozen=True)
 class Line:
     id: str

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwr.errors import ConfigError
 from hwr.data.alphabet import BLANK
 from hwr.decoders.greedy import Decoded
 from hwr.decoders.lexicon import Lexicon
 from hwr.decoders.ngram import END, CharNgram
+from hwr.errors import ConfigError
 
 NEG_INF = -math.inf
 
@@ -46,9 +46,7 @@ class BeamSettings:
 
     def __post_init__(self) -> None:
         if self.lm_weight < 0 or self.beam_width < 1 or not 0 <= self.prune < 1:
-            raise ConfigError(
-                f"beam search needs lm_weight >= 0, beam_width >= 1 and prune in [0, 1), got {self}"
-            )
+            raise ConfigError(f"beam search needs lm_weight >= 0, beam_width >= 1 and prune in [0, 1), got {self}")
 
 
 @dataclass
@@ -94,8 +92,12 @@ def beam_search(
     threshold = math.log(settings.prune) if settings.prune > 0 else NEG_INF
 
     def score(prefix: tuple[int, ...], state: _Prefix) -> float:
-        return (state.ctc + settings.lm_weight * state.lm + settings.insertion_bonus * len(prefix)
-                + settings.word_bonus * state.known_words)
+        return (
+            state.ctc
+            + settings.lm_weight * state.lm
+            + settings.insertion_bonus * len(prefix)
+            + settings.word_bonus * state.known_words
+        )
 
     separator = lexicon.separator if lexicon is not None else None
 
@@ -132,5 +134,7 @@ def beam_search(
         return score(prefix, state) + end
 
     ranked = sorted(beams.items(), key=lambda item: final_score(*item), reverse=True)[:n]
-    return [Decoded(list(prefix), math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0)
-            for prefix, state in ranked]
+    return [
+        Decoded(list(prefix), math.exp(state.ctc / len(log_probs)) if len(log_probs) else 0.0)
+        for prefix, state in ranked
+    ]

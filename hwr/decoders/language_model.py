@@ -41,4 +41,3 @@ class LanguageModel:
     def from_dict(cls, data: dict[str, Any], alphabet: Alphabet) -> LanguageModel:
         settings = BeamSettings(**checked_fields(BeamSettings, data["search"], "language model search"))
         return cls([str(t) for t in data["corpus"]], int(data["order"]), alphabet, settings)
-

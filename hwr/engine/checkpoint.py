@@ -56,8 +56,11 @@ class TrainingState:
         if "run" in data:
             run = RunConfig.from_dict(data["run"])
         else:
-            run = RunConfig(network=network_fields(model.network.config), preprocessing=model.preprocessing,
-                            training=TrainConfig.from_dict(data["config"]))
+            run = RunConfig(
+                network=network_fields(model.network.config),
+                preprocessing=model.preprocessing,
+                training=TrainConfig.from_dict(data["config"]),
+            )
         return cls(
             run,
             int(data["epoch"]),
@@ -91,9 +94,7 @@ def _optimizer_from_file(header: dict[str, Any], tensors: dict[str, Tensor]) -> 
     return {"state": state, "param_groups": header["param_groups"]}
 
 
-def save_checkpoint(
-    path: str | Path, model: Model, optimizer: torch.optim.Optimizer, state: TrainingState
-) -> None:
+def save_checkpoint(path: str | Path, model: Model, optimizer: torch.optim.Optimizer, state: TrainingState) -> None:
     optimizer_header, optimizer_tensors = _optimizer_to_file(optimizer)
     header = {"training": state.to_dict(), "optimizer": optimizer_header}
     save_model(path, model, extra_header=header, extra_tensors=optimizer_tensors)

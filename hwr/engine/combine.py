@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hwr.errors import ConfigError
 from hwr.ensemble import Ensemble, RescoringEnsemble, networks_of
+from hwr.errors import ConfigError
 from hwr.model_file import Model
 from hwr.network import MDLSTMNetwork
 
@@ -26,7 +26,9 @@ def combine(models: Sequence[Model], names: Sequence[str], shifts: Sequence[int]
     first, first_name = models[0], names[0]
     height = first.preprocessing.height
     if any(2 * abs(rows) >= height for rows in shifts):
-        raise ConfigError(f"shifts {list(shifts)}: each must move the line by less than half its height ({height} rows)")
+        raise ConfigError(
+            f"shifts {list(shifts)}: each must move the line by less than half its height ({height} rows)"
+        )
     aligned: list[tuple[MDLSTMNetwork, str]] = []
     apart: list[tuple[MDLSTMNetwork, str]] = []
     for model, name in zip(models, names):

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hwr.errors import ConfigError
 from hwr.data.augmentation import Augmentation
 from hwr.data.images import Preprocessing
+from hwr.errors import ConfigError
 from hwr.network_config import NetworkConfig, preset
 from hwr.settings import checked_fields
 
@@ -139,14 +139,17 @@ class RunConfig:
         return NetworkConfig.from_dict({**self.network, "num_classes": num_classes})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"data": asdict(self.data), "network": dict(self.network),
-                "preprocessing": self.preprocessing.to_dict(), "training": self.training.to_dict()}
+        return {
+            "data": asdict(self.data),
+            "network": dict(self.network),
+            "preprocessing": self.preprocessing.to_dict(),
+            "training": self.training.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         values = checked_fields(cls, data, "run")
-        for name, kind in (("data", DataConfig), ("network", dict), ("preprocessing", Preprocessing),
-                           ("training", TrainConfig)):
+        for name in ("data", "network", "preprocessing", "training"):
             if not isinstance(values.get(name, {}), dict):
                 raise ConfigError(f"run setting {name!r} must be a table of settings, got {values[name]!r}")
         return cls(

@@ -71,10 +71,11 @@ def resume_run(
     saved = state.run.to_dict()
     run = RunConfig.from_dict(merge_settings(saved, changes))
     changed = {
-        name: values for name, values in changed_settings(saved, run.to_dict()).items()
+        name: values
+        for name, values in changed_settings(saved, run.to_dict()).items()
         if not (name in ("data.train", "data.valid") and _same_source(name, *values))
     }
-    fixed = [name for name in changed if not (name.startswith("training.") and name[len("training."):] in RESUMABLE)]
+    fixed = [name for name in changed if not (name.startswith("training.") and name[len("training.") :] in RESUMABLE)]
     if fixed:
         listing = ", ".join(f"{name} ({_text(changed[name][0])} -> {_text(changed[name][1])})" for name in fixed)
         raise ConfigError(
@@ -89,7 +90,10 @@ def resume_run(
         for group in optimizer_state["param_groups"]:
             group[PEAK_LR] = group["lr"] = run.training.learning_rate
     train_lines, valid_lines = split_sources(
-        Path(run.data.train), _path(run.data.valid), run.data.partition, run.training.seed  # type: ignore[arg-type]
+        Path(run.data.train),
+        _path(run.data.valid),
+        run.data.partition,
+        run.training.seed,  # type: ignore[arg-type]
     )
     unknown = model.alphabet.unknown(line.text for line in train_lines.lines)
     if unknown:

@@ -18,7 +18,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from hwr.errors import TrainingError
 from hwr.atomic import write_bytes_atomically
 from hwr.data.augmentation import augment
 from hwr.data.batching import collate, width_batches
@@ -27,6 +26,7 @@ from hwr.data.readers import LineSet
 from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
 from hwr.engine.plot import plot_history
+from hwr.errors import TrainingError
 from hwr.metrics import error_rates
 from hwr.model_file import Model, save_model
 from hwr.recognizer import transcribe_normalized
@@ -36,7 +36,6 @@ MAX_BAD_STEPS = 20
 """Consecutive non-finite losses after which training stops."""
 PEAK_LR = "peak_lr"
 """Optimizer group key: the learning rate the schedule scales (lowered by reduce-on-plateau)."""
-
 
 
 def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
@@ -85,7 +84,9 @@ class Trainer:
                 self.log(f"early stop: no better validation CER for {config.patience} epochs")
                 break
             if config.max_minutes is not None and state.seconds >= 60 * config.max_minutes:
-                self.log(f"time budget of {config.max_minutes:g} minutes reached (--resume with a larger --max-minutes goes on)")
+                self.log(
+                    f"time budget of {config.max_minutes:g} minutes reached (--resume with a larger --max-minutes goes on)"
+                )
                 break
             start = time.perf_counter()
             loss, bad_steps = self._train_epoch(train_data, optimizer, config, state.epoch, progress)
@@ -115,8 +116,10 @@ class Trainer:
                 for group in optimizer.param_groups:
                     group[PEAK_LR] *= config.lr_factor
                     group["lr"] *= config.lr_factor
-                self.log(f"no better validation CER for {config.lr_patience} epochs: "
-                         f"learning rate now {optimizer.param_groups[0]['lr']:.3g}")
+                self.log(
+                    f"no better validation CER for {config.lr_patience} epochs: "
+                    f"learning rate now {optimizer.param_groups[0]['lr']:.3g}"
+                )
             save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
             self._write_log(state)
             self.log(
@@ -192,4 +195,3 @@ class Trainer:
         table = pd.DataFrame(state.history)
         write_bytes_atomically(self.out_dir / LOG, table.to_csv(index=False).encode())
         write_bytes_atomically(self.out_dir / PLOT, plot_history(table))
-

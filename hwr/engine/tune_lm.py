@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hwr.errors import ConfigError
+from hwr.data.prepare import prepare
 from hwr.data.readers import LineSet
 from hwr.decoders.beam import BeamSettings
 from hwr.decoders.language_model import LanguageModel
-from hwr.data.prepare import prepare
+from hwr.errors import ConfigError
 from hwr.metrics import error_rates
 from hwr.model_file import Model
 from hwr.recognizer import decode, line_log_probs
@@ -54,15 +54,16 @@ def add_language_model(
     weights: Sequence[float],
     bonuses: Sequence[float],
     word_bonuses: Sequence[float],
-    base: BeamSettings = BeamSettings(),
+    base: BeamSettings | None = None,
     log: Callable[[str], None] = print,
     workers: int = 1,
 ) -> tuple[Model, Trial, Trial]:
     """``model`` with an n-gram and lexicon from ``train``'s texts, tuned on ``valid`` by ``workers`` processes.
 
     Returns the new model, the best trial, and greedy decoding's result (its settings
-    are ``base``) for comparison; every trial is logged.
+    are ``base``, default :class:`BeamSettings`'s) for comparison; every trial is logged.
     """
+    base = base or BeamSettings()
     corpus, unusable = [], 0
     for line in train.lines:
         if model.alphabet.unknown([line.text]):
@@ -93,6 +94,7 @@ def add_language_model(
         for start, part in enumerate(pool.map(_search, [settings] * workers, range(workers), [workers] * workers)):
             texts[start::workers] = part
         return texts
+
     try:
         best = _tune(data.texts, weights, bonuses, word_bonuses, base, log, search)
     finally:
@@ -117,8 +119,10 @@ def _tune(
 
     def trial(settings: BeamSettings) -> Trial:
         rates = error_rates(references, search(settings))
-        log(f"lm weight {settings.lm_weight:g}, insertion bonus {settings.insertion_bonus:g}, "
-            f"word bonus {settings.word_bonus:g}: valid CER {100 * rates.cer:.2f}%  WER {100 * rates.wer:.2f}%")
+        log(
+            f"lm weight {settings.lm_weight:g}, insertion bonus {settings.insertion_bonus:g}, "
+            f"word bonus {settings.word_bonus:g}: valid CER {100 * rates.cer:.2f}%  WER {100 * rates.wer:.2f}%"
+        )
         return Trial(settings, rates.cer, rates.wer)
 
     first = replace(base, word_bonus=0.0)

@@ -48,9 +48,7 @@ def _cpu_signature() -> str:
 
 def _build_name() -> str:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    key = "|".join(
-        [SOURCE.read_text(), torch.__version__, torch.__file__, python, " ".join(CFLAGS), _cpu_signature()]
-    )
+    key = "|".join([SOURCE.read_text(), torch.__version__, torch.__file__, python, " ".join(CFLAGS), _cpu_signature()])
     return "hwr_mdlstm_cpu_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -63,7 +61,7 @@ def load() -> ModuleType | None:
     global _error
     try:
         return _build()
-    except Exception as exc:  # noqa: BLE001 - any build failure means: fall back
+    except Exception as exc:
         lines = str(exc).strip().splitlines()
         _error = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
     warnings.warn(
@@ -123,9 +121,7 @@ class CompiledKernel:
     def __init__(self, module: ModuleType) -> None:
         self._module = module
 
-    def forward(
-        self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         h, c, gates = self._module.forward(z, weight_hh, peephole, sizes)
         return h, c, gates
 
@@ -147,4 +143,3 @@ def kernel() -> CompiledKernel | None:
     """The compiled scan kernel, or ``None`` where it cannot be built."""
     module = load()
     return CompiledKernel(module) if module is not None else None
-

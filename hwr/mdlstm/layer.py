@@ -78,9 +78,7 @@ class MDLSTM2d(nn.Module):
 
     def forward(self, x: Tensor, sizes: Tensor, backend: Backend = "auto") -> Tensor:
         if backend == "reference":
-            return reference.mdlstm2d(
-                x, sizes, self.weight_ih, self.bias, self.weight_hh, self.peephole
-            )
+            return reference.mdlstm2d(x, sizes, self.weight_ih, self.bias, self.weight_hh, self.peephole)
         b, h, w, _ = x.shape
         sizes = sizes.to(x.device)
         # Input projection of all four directions in one matmul, straight into the scans' layout.

@@ -51,12 +51,7 @@ def mdlstm2d(
                     c_left = c_state.get((si, sj - 1), zero)
                     i = hb - 1 - si if flip_rows else si
                     j = wb - 1 - sj if flip_cols else sj
-                    a = (
-                        x[b, i, j] @ weight_ih[d]
-                        + bias[d]
-                        + h_up @ weight_hh[d, :n]
-                        + h_left @ weight_hh[d, n:]
-                    )
+                    a = x[b, i, j] @ weight_ih[d] + bias[d] + h_up @ weight_hh[d, :n] + h_left @ weight_hh[d, n:]
                     a_i, a_f1, a_f2, a_o, a_g = a.split(n)
                     in_gate = torch.sigmoid(a_i + p_i * (c_up + c_left))
                     forget_up = torch.sigmoid(a_f1 + p_f1 * c_up)
@@ -69,10 +64,7 @@ def mdlstm2d(
     zeros = x.new_zeros(4 * n)
     rows = [
         torch.stack(
-            [
-                torch.cat([out[b, i, j, d] for d in range(4)]) if (b, i, j, 0) in out else zeros
-                for j in range(width)
-            ]
+            [torch.cat([out[b, i, j, d] for d in range(4)]) if (b, i, j, 0) in out else zeros for j in range(width)]
         )
         for b in range(batch)
         for i in range(height)

@@ -58,9 +58,7 @@ class _Scan(torch.autograd.Function):
         return *grads, None, None
 
 
-def scan(
-    z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor, kernel: ScanKernel
-) -> Tensor:
+def scan(z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor, kernel: ScanKernel) -> Tensor:
     """All scans of all images; returns ``h`` of shape ``(B, H, W, D, N)``."""
     return _Scan.apply(z.contiguous(), weight_hh.contiguous(), peephole.contiguous(), sizes, kernel)
 

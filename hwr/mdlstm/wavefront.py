@@ -83,9 +83,7 @@ def _diagonal_rows(k: int, height: int, width: int) -> tuple[int, int]:
 class WavefrontKernel:
     """Anti-diagonal wavefront scan (see :mod:`hwr.mdlstm.scan` for the layout)."""
 
-    def forward(
-        self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, z: Tensor, weight_hh: Tensor, peephole: Tensor, sizes: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         b, height, width, d, g = z.shape
         n = g // 5
         index = corner_index(sizes, height, width)
@@ -112,9 +110,7 @@ class WavefrontKernel:
             sig = torch.sigmoid(a[..., : 3 * n] + peep)
             in_gate, forget_up, forget_left = sig.split(n, dim=-1)
             cell_in = torch.tanh(a[..., 4 * n :])
-            cell = (in_gate * cell_in + forget_up * c_up + forget_left * c_left) * mask[
-                :, :, r0:r1, k
-            ]
+            cell = (in_gate * cell_in + forget_up * c_up + forget_left * c_left) * mask[:, :, r0:r1, k]
             out_gate = torch.sigmoid(a[..., 3 * n : 4 * n] + p_o * cell)
             c_skew[:, :, r0 + 1 : r1 + 1, k + 1] = cell
             h_skew[:, :, r0 + 1 : r1 + 1, k + 1] = out_gate * torch.tanh(cell)
@@ -151,9 +147,7 @@ class WavefrontKernel:
             r0, r1 = _diagonal_rows(k, height, width)
             rows = r1 - r0
             m = mask[:, :, r0:r1, k]
-            in_gate, forget_up, forget_left, out_gate, cell_in = gates_skew[:, :, r0:r1, k].split(
-                n, dim=-1
-            )
+            in_gate, forget_up, forget_left, out_gate, cell_in = gates_skew[:, :, r0:r1, k].split(n, dim=-1)
             cell = c_skew[:, :, r0 + 1 : r1 + 1, k + 1]
             c_up = c_skew[:, :, r0:r1, k]
             c_left = c_skew[:, :, r0 + 1 : r1 + 1, k]
@@ -161,9 +155,7 @@ class WavefrontKernel:
             grad_hidden = (grad_h_skew[:, :, r0:r1, k] + incoming[..., :n]) * m
             tanh_cell = torch.tanh(cell)
             da_o = grad_hidden * tanh_cell * out_gate * (1 - out_gate)
-            grad_cell = (
-                grad_hidden * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o + incoming[..., n:]
-            ) * m
+            grad_cell = (grad_hidden * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o + incoming[..., n:]) * m
             da_i = grad_cell * cell_in * in_gate * (1 - in_gate)
             da_f1 = grad_cell * c_up * forget_up * (1 - forget_up)
             da_f2 = grad_cell * c_left * forget_left * (1 - forget_left)
@@ -172,12 +164,8 @@ class WavefrontKernel:
             grad_z_skew[:, :, r0:r1, k] = da
             to_h = torch.bmm(da.reshape(d, b * rows, g), weight_hh_t).view(d, b, rows, 2 * n)
             via_in_gate = da_i * p_i
-            to_up = torch.cat(
-                [to_h[..., :n], grad_cell * forget_up + via_in_gate + da_f1 * p_f1], dim=-1
-            )
-            to_left = torch.cat(
-                [to_h[..., n:], grad_cell * forget_left + via_in_gate + da_f2 * p_f2], dim=-1
-            )
+            to_up = torch.cat([to_h[..., :n], grad_cell * forget_up + via_in_gate + da_f1 * p_f1], dim=-1)
+            to_left = torch.cat([to_h[..., n:], grad_cell * forget_left + via_in_gate + da_f2 * p_f2], dim=-1)
             carry = torch.zeros_like(carry)
             carry[:, :, r0:r1] += to_up
             carry[:, :, r0 + 1 : r1 + 1] += to_left

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from hwr.errors import ConfigError
 from hwr.atomic import write_bytes_atomically
+from hwr.errors import ConfigError
 from hwr.synth.render import available_fonts, missing_glyphs, render_line
 from hwr.synth.text import TextSource
 

@@ -12,17 +12,32 @@ from typer.testing import CliRunner
 import hwr
 import hwr.data.readers
 import hwr.shipped
-from hwr.errors import DatasetError
 from cli.main import app
 from hwr.data.images import Preprocessing
 from hwr.engine.checkpoint import load_checkpoint
+from hwr.errors import DatasetError
 from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
 COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "demo", "models"]
-TINY = ["--height", "16", "--hidden", "2,8", "--subsample", "8", "--input-block", "2x2",
-        "--subsample-blocks", "4x1", "--threads", "1", "--no-augment", "--learning-rate", "3e-3"]
+TINY = [
+    "--height",
+    "16",
+    "--hidden",
+    "2,8",
+    "--subsample",
+    "8",
+    "--input-block",
+    "2x2",
+    "--subsample-blocks",
+    "4x1",
+    "--threads",
+    "1",
+    "--no-augment",
+    "--learning-rate",
+    "3e-3",
+]
 
 
 AUGMENTED = [arg for arg in TINY if arg != "--no-augment"]
@@ -118,9 +133,11 @@ def test_dropout_needs_a_rate_per_level(tmp_path):
 
 def test_augment_settings_name_fields_of_the_augmentation(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 10, seed=0)
-    for settings, message, status in (("elastic=big", "expected name=number pairs", 2),
-                                      ("wobble=1", "error: unknown augmentation settings: wobble", 1),
-                                      ("blur=-1", "error: augmentation blur must not be negative", 1)):
+    for settings, message, status in (
+        ("elastic=big", "expected name=number pairs", 2),
+        ("wobble=1", "error: unknown augmentation settings: wobble", 1),
+        ("blur=-1", "error: augmentation blur must not be negative", 1),
+    ):
         result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--augment-settings", settings)
         unboxed = " ".join(result.output.replace("│", " ").split())
         assert result.exit_code == status and message in unboxed, result.output
@@ -131,15 +148,36 @@ def test_train_with_convolutions_before_and_lstms_after_the_mdlstm_at_a_fixed_sc
     result = invoke("train", manifest, "--output", tmp_path / "m", *TINY, "--conv", "4,4")
     assert result.exit_code == 1
     assert result.output.strip().startswith("error: each convolution needs >= 1 channels and one pooling window")
-    result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY,
-                    "--conv", "4,6", "--conv-pools", "2x1,1x1", "--conv-dropout", "0,0.3",
-                    "--sequence-lstm", "5,5", "--sequence-residual", "--sequence-dropout", "0.5", "--scale", "0.25")
+    result = invoke(
+        "train",
+        manifest,
+        "--output",
+        tmp_path / "m",
+        "--epochs",
+        1,
+        *TINY,
+        "--conv",
+        "4,6",
+        "--conv-pools",
+        "2x1,1x1",
+        "--conv-dropout",
+        "0,0.3",
+        "--sequence-lstm",
+        "5,5",
+        "--sequence-residual",
+        "--sequence-dropout",
+        "0.5",
+        "--scale",
+        "0.25",
+    )
     assert result.exit_code == 0, result.output
     assert load_model(tmp_path / "m" / "best.safetensors").preprocessing == Preprocessing(height=16, scale=0.25)
     config = load_model(tmp_path / "m" / "best.safetensors").network.config
     assert config.conv_channels == (4, 6) and config.conv_pools == ((2, 1), (1, 1)) and config.conv_dropout == (0, 0.3)
     assert config.sequence_lstm == (5, 5) and config.sequence_residual and config.sequence_dropout == 0.5
-    result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", tmp_path / "m" / "best.safetensors")
+    result = invoke(
+        "transcribe", tmp_path / "d" / "images" / "000000.png", "--model", tmp_path / "m" / "best.safetensors"
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -171,10 +209,29 @@ def test_missing_model_and_pickle_model(tmp_path):
 def test_synth_train_transcribe_evaluate(tmp_path):
     assert invoke("synth", tmp_path / "d", "--lines", 30, "--seed", 4, "--valid", 0.2, "--test", 0.2).exit_code == 0
     manifest = tmp_path / "d" / "lines.tsv"
-    result = invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 2, "--batch-size", 4,
-                    "--dropout", "0,0.1", "--schedule", "cosine", "--warmup-epochs", "0.5",
-                    "--weight-decay", "0.01", *AUGMENTED, "--augment-probability", "0.8",
-                    "--augment-settings", "elastic=2.5,shift=0.05")
+    result = invoke(
+        "train",
+        manifest,
+        "--output",
+        tmp_path / "m",
+        "--epochs",
+        2,
+        "--batch-size",
+        4,
+        "--dropout",
+        "0,0.1",
+        "--schedule",
+        "cosine",
+        "--warmup-epochs",
+        "0.5",
+        "--weight-decay",
+        "0.01",
+        *AUGMENTED,
+        "--augment-probability",
+        "0.8",
+        "--augment-settings",
+        "elastic=2.5,shift=0.05",
+    )
     assert result.exit_code == 0, result.output
     assert "epoch 2: loss" in result.output and "best validation CER" in result.output
     model = tmp_path / "m" / "best.safetensors"
@@ -188,8 +245,16 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert len(rows) == 30 and set(rows[0]) == {"image", "text", "confidence"}
-    result = invoke("transcribe", tmp_path / "d/images/00000*.png", "--model", model, "--format", "tsv",
-                    "--output", tmp_path / "out.tsv")
+    result = invoke(
+        "transcribe",
+        tmp_path / "d/images/00000*.png",
+        "--model",
+        model,
+        "--format",
+        "tsv",
+        "--output",
+        tmp_path / "out.tsv",
+    )
     assert result.exit_code == 0 and len(pd.read_csv(tmp_path / "out.tsv", sep="\t")) == 10
 
     result = invoke("evaluate", manifest, "--model", model, "--split", "test", "--report", tmp_path / "r.csv")
@@ -205,8 +270,24 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)
     assert invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 3, *TINY).exit_code == 0
     greedy_model, lm_model = tmp_path / "m" / "best.safetensors", tmp_path / "lm.safetensors"
-    result = invoke("lm", manifest, "--model", greedy_model, "--output", lm_model, "--order", 3,
-                    "--weights", "0.5,1", "--bonuses", "1", "--word-bonuses", "2", "--threads", 1)
+    result = invoke(
+        "lm",
+        manifest,
+        "--model",
+        greedy_model,
+        "--output",
+        lm_model,
+        "--order",
+        3,
+        "--weights",
+        "0.5,1",
+        "--bonuses",
+        "1",
+        "--word-bonuses",
+        "2",
+        "--threads",
+        1,
+    )
     assert result.exit_code == 0, result.output
     assert "lm weight 0.5, insertion bonus 1, word bonus 0: valid CER" in result.output
     assert "insertion bonus 1, word bonus 2: valid CER" in result.output
@@ -228,22 +309,42 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
 def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)
     for seed in (0, 1):
-        assert invoke("train", manifest, "--output", tmp_path / f"m{seed}", "--epochs", 1, "--seed", seed, *TINY).exit_code == 0
+        assert (
+            invoke("train", manifest, "--output", tmp_path / f"m{seed}", "--epochs", 1, "--seed", seed, *TINY).exit_code
+            == 0
+        )
     members = [tmp_path / f"m{seed}" / "best.safetensors" for seed in (0, 1)]
     result = invoke("ensemble", *members, "--output", tmp_path / "e.safetensors")
     assert result.exit_code == 0, result.output
     header = read_model_file(tmp_path / "e.safetensors")[1]
     assert [m["sha256"] for m in header["members"]] == [read_model_file(m)[1]["sha256"] for m in members]
     assert header["members"][1]["training"]["run"]["training"]["seed"] == 1
-    result = invoke("lm", manifest, "--model", tmp_path / "e.safetensors", "--output", tmp_path / "e_lm.safetensors",
-                    "--order", 3, "--weights", "0.5", "--bonuses", "1", "--beam-width", 4)
+    result = invoke(
+        "lm",
+        manifest,
+        "--model",
+        tmp_path / "e.safetensors",
+        "--output",
+        tmp_path / "e_lm.safetensors",
+        "--order",
+        3,
+        "--weights",
+        "0.5",
+        "--bonuses",
+        "1",
+        "--beam-width",
+        4,
+    )
     assert result.exit_code == 0, result.output
     assert read_model_file(tmp_path / "e_lm.safetensors")[1]["members"] == header["members"]
     result = invoke("evaluate", manifest, "--split", "valid", "--model", tmp_path / "e_lm.safetensors")
     assert result.exit_code == 0 and "CER: " in result.output
     result = invoke("ensemble", members[0], "--output", tmp_path / "x.safetensors")
     assert result.exit_code == 1
-    assert result.output.strip() == "error: an ensemble needs at least two models, or one model read at two or more --shifts"
+    assert (
+        result.output.strip()
+        == "error: an ensemble needs at least two models, or one model read at two or more --shifts"
+    )
     result = invoke("ensemble", members[0], "--shifts", "-2,0,2", "--output", tmp_path / "s.safetensors")
     assert result.exit_code == 0 and "1 networks at shifts -2, 0, 2" in result.output, result.output
     assert load_model(tmp_path / "s.safetensors").network.shifts == (-2, 0, 2)
@@ -262,8 +363,26 @@ def test_a_network_with_1d_lstm_layers_joins_an_ensemble_as_a_rescoring_group(tm
     assert result.exit_code == 0, result.output
     assert "3 networks at shifts -1, 0, in 2 groups (2+1) that rescore each other's readings" in result.output
     lm_model = tmp_path / "e_lm.safetensors"
-    result = invoke("lm", manifest, "--model", tmp_path / "e.safetensors", "--output", lm_model, "--order", 3,
-                    "--weights", "0.5", "--bonuses", "1", "--word-bonuses", "2", "--beam-width", 4, "--threads", 1)
+    result = invoke(
+        "lm",
+        manifest,
+        "--model",
+        tmp_path / "e.safetensors",
+        "--output",
+        lm_model,
+        "--order",
+        3,
+        "--weights",
+        "0.5",
+        "--bonuses",
+        "1",
+        "--word-bonuses",
+        "2",
+        "--beam-width",
+        4,
+        "--threads",
+        1,
+    )
     assert result.exit_code == 0, result.output
     greedy_cer, lm_cer = (part.split("%")[0].split()[-1] for part in result.output.strip().splitlines()[-1].split("->"))
     with_lm = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model)

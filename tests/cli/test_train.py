@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -21,11 +20,22 @@ def invoke(*args):
 
 def test_config_files_layer_under_the_options_and_the_dump_is_the_record_in_the_model(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 20, seed=3, valid_fraction=0.25, test_fraction=0.0)
-    (tmp_path / "base.toml").write_text('[network]\nhidden_sizes = [2, 7]\nsubsample_sizes = [5]\n'
-                                        '[training]\nepochs = 3\nlearning_rate = 0.003\n')
+    (tmp_path / "base.toml").write_text(
+        "[network]\nhidden_sizes = [2, 7]\nsubsample_sizes = [5]\n[training]\nepochs = 3\nlearning_rate = 0.003\n"
+    )
     (tmp_path / "more.json").write_text('{"training": {"epochs": 1, "augmentation": {"elastic": 2.0}}}')
-    result = invoke("train", manifest, "--config", tmp_path / "base.toml", "--config", tmp_path / "more.json",
-                    *TINY, "--hidden", "2,6", "--dump-config")
+    result = invoke(
+        "train",
+        manifest,
+        "--config",
+        tmp_path / "base.toml",
+        "--config",
+        tmp_path / "more.json",
+        *TINY,
+        "--hidden",
+        "2,6",
+        "--dump-config",
+    )
     assert result.exit_code == 0, result.output
     dumped = tomllib.loads(result.output)
     assert dumped["network"]["hidden_sizes"] == [2, 6] and dumped["network"]["subsample_sizes"] == [5]
@@ -55,7 +65,8 @@ def test_a_run_folder_is_not_overwritten_unless_asked_and_resume_refuses_a_new_n
     result = invoke(*args, "--resume", "--epochs", 2, "--hidden", "2,8")
     assert result.exit_code == 1, result.output
     assert "network.hidden_sizes ((2, 6) -> (2, 8))" in result.output and len(result.output.splitlines()) == 1
-    result = invoke("train", "-o", tmp_path / "m", "--resume", "--epochs", 2, "--learning-rate", "0.002",
-                    "--threads", 1)
+    result = invoke(
+        "train", "-o", tmp_path / "m", "--resume", "--epochs", 2, "--learning-rate", "0.002", "--threads", 1
+    )
     assert result.exit_code == 0, result.output
     assert "resuming with training.learning_rate 0.001 -> 0.002" in result.output

@@ -11,8 +11,8 @@ import pytest
 
 from hwr.data.images import read_gray
 from hwr.data.page_xml import line_polygons, mask_outside
-from hwr.errors import PageXmlError
 from hwr.data.readers import read_lines
+from hwr.errors import PageXmlError
 from tests.shared_data import HOOKER_MANIFEST, MASK_SCRIPT, mask_script, masked_hooker_lines, needs_hooker
 
 PAGE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -93,8 +93,7 @@ def one_line_data_set(folder, line_id):
     cv2.imwrite(str(folder / "lines" / "p__x.png"), crop)
     (folder / "page_xml" / "p.xml").write_text(PAGE, encoding="utf-8")
     (folder / "lines.tsv").write_text(
-        "id\tsplit\timage\tpage\tx\ty\tw\th\ttext\n"
-        f"p__{line_id}\ttest\tlines/p__x.png\tp\t10\t5\t100\t30\tone\n",
+        f"id\tsplit\timage\tpage\tx\ty\tw\th\ttext\np__{line_id}\ttest\tlines/p__x.png\tp\t10\t5\t100\t30\tone\n",
         encoding="utf-8",
     )
 
@@ -117,7 +116,8 @@ def test_a_line_missing_from_its_page_xml_stops_the_recipe_naming_both(tmp_path)
         mask_script().mask_lines(tmp_path / "data", tmp_path / "out")
     run = subprocess.run(
         [sys.executable, str(MASK_SCRIPT), str(tmp_path / "data"), str(tmp_path / "out")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 1 and "error:" in run.stderr and "no TextLine 'r9l9'" in run.stderr
     assert not (tmp_path / "out/lines.tsv").exists()  # no manifest that looks complete

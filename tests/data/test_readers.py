@@ -22,7 +22,7 @@ def test_tsv_manifest_with_split_column_and_problems(tmp_path):
     (tmp_path / "lines.tsv").write_text(
         "id\tsplit\timage\ttext\n"
         "a\ttrain\timg/a.png\tDear Sir,\n"
-        "b\tvalid\timg/b.png\t\"quoted\" text\n"
+        'b\tvalid\timg/b.png\t"quoted" text\n'
         "c\ttrain\timg/c.png\t\n"  # empty text
         "d\ttrain\timg/missing.png\tlost\n"
         "e\ttrain\timg/a.png\ttoo\tmany\tfields\n",

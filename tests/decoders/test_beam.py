@@ -81,7 +81,9 @@ def test_with_a_lexicon_it_adds_the_word_bonus_to_the_combined_score(seed):
 
     decoded = beam_decode(log_probs, lm, settings, lexicon)
     assert score(tuple(decoded.labels)) == pytest.approx(max(score(label) for label in totals))
-    assert max(map(score, totals)) != pytest.approx(max(score(label) - 1.3 * known_words(lexicon, label) for label in totals))
+    assert max(map(score, totals)) != pytest.approx(
+        max(score(label) - 1.3 * known_words(lexicon, label) for label in totals)
+    )
 
 
 def test_the_language_model_settles_what_the_image_leaves_open():

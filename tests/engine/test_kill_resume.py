@@ -15,13 +15,38 @@ from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
 EPOCHS = 5
-ARGS = ["--height", "16", "--hidden", "2,6", "--subsample", "6", "--input-block", "2x2",
-        "--subsample-blocks", "4x1", "--epochs", str(EPOCHS), "--threads", "1", "--seed", "3"]
+ARGS = [
+    "--height",
+    "16",
+    "--hidden",
+    "2,6",
+    "--subsample",
+    "6",
+    "--input-block",
+    "2x2",
+    "--subsample-blocks",
+    "4x1",
+    "--epochs",
+    str(EPOCHS),
+    "--threads",
+    "1",
+    "--seed",
+    "3",
+]
 
 
 def command(manifest, out, *extra):
-    return [sys.executable, "-c", "from cli.main import app; app()", "train", str(manifest), "-o", str(out),
-            *ARGS, *extra]
+    return [
+        sys.executable,
+        "-c",
+        "from cli.main import app; app()",
+        "train",
+        str(manifest),
+        "-o",
+        str(out),
+        *ARGS,
+        *extra,
+    ]
 
 
 def completed_epochs(out) -> int:
@@ -35,8 +60,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
     manifest = generate_dataset(tmp_path / "data", 80, seed=3, valid_fraction=0.2, test_fraction=0.0)
     env = {**os.environ, "HWR_THREADS": "1"}
     killed = tmp_path / "killed"
-    process = subprocess.Popen(command(manifest, killed), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command(manifest, killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while completed_epochs(killed) < 2:
         assert process.poll() is None, "training ended before it could be killed"
@@ -51,10 +75,14 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
     load_model(killed / "best.safetensors")
 
     (killed / ".last.safetensors.x1y2.tmp").write_bytes(b"half a checkpoint")  # as if killed mid-write
-    resumed = subprocess.run(command(manifest, killed, "--resume"), env=env, capture_output=True, text=True, check=False)
+    resumed = subprocess.run(
+        command(manifest, killed, "--resume"), env=env, capture_output=True, text=True, check=False
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert f"after epoch {state.epoch}" in resumed.stdout + resumed.stderr
-    straight = subprocess.run(command(manifest, tmp_path / "straight"), env=env, capture_output=True, text=True, check=False)
+    straight = subprocess.run(
+        command(manifest, tmp_path / "straight"), env=env, capture_output=True, text=True, check=False
+    )
     assert straight.returncode == 0, straight.stderr
 
     metrics = ["epoch", "train_loss", "valid_cer", "valid_wer", "skipped_steps"]
@@ -63,4 +91,7 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert len(a) == EPOCHS
     assert not list(killed.glob(".*.tmp")), "half-written files of the killed run are cleaned up"
     pd.testing.assert_frame_equal(a, b, rtol=1e-6)
-    assert load_model(killed / "best.safetensors").alphabet == load_model(tmp_path / "straight" / "best.safetensors").alphabet
+    assert (
+        load_model(killed / "best.safetensors").alphabet
+        == load_model(tmp_path / "straight" / "best.safetensors").alphabet
+    )

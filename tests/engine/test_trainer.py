@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from hwr.data.images import Preprocessing
+from hwr.data.prepare import ctc_frames_needed
 from hwr.engine.checkpoint import load_checkpoint
 from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
 from hwr.engine.run import resume_run, start_run
-from hwr.data.prepare import ctc_frames_needed
 from hwr.engine.trainer import make_optimizer
 from hwr.errors import ConfigError, DatasetError, TrainingError
-from hwr.network_config import NetworkConfig
 from hwr.model_file import load_model
+from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
 
 TINY = {"input_block": (2, 2), "hidden_sizes": (2, 8), "subsample_sizes": (8,), "subsample_blocks": ((4, 1),)}
@@ -30,8 +30,12 @@ def manifest(tmp_path_factory):
 
 def train(manifest, out, network=TINY, config=None, log=print):
     """A new run of ``network`` on 16-pixel lines."""
-    run = RunConfig(DataConfig(train=str(manifest)), network_fields(NetworkConfig(1, **network)),
-                    Preprocessing(height=16), config or TrainConfig(epochs=1, augment=False))
+    run = RunConfig(
+        DataConfig(train=str(manifest)),
+        network_fields(NetworkConfig(1, **network)),
+        Preprocessing(height=16),
+        config or TrainConfig(epochs=1, augment=False),
+    )
     return start_run(run, out, log=log)
 
 
@@ -131,8 +135,9 @@ def test_resume_refuses_other_data_and_characters_outside_the_run_alphabet(manif
     with pytest.raises(ConfigError, match=r"these differ: data\.train \(.*synth.*lines\.tsv -> .*data/lines\.tsv\)"):
         run(copy, tmp_path / "m", epochs=2, resume=True)
     # the same manifest, now with a character the run's alphabet lacks
-    changed = [r if "\ttrain\t" not in r or k % 4 else r.rsplit("\t", 2)[0] + "\tnew ß\tfont"
-               for k, r in enumerate(rows)]
+    changed = [
+        r if "\ttrain\t" not in r or k % 4 else r.rsplit("\t", 2)[0] + "\tnew ß\tfont" for k, r in enumerate(rows)
+    ]
     manifest.write_text("\n".join(changed) + "\n", encoding="utf-8")
     try:
         with pytest.raises(DatasetError, match="its training lines have characters the run's alphabet lacks"):

@@ -17,8 +17,11 @@ from hwr.synth import generate_dataset
 
 def random_model(alphabet: Alphabet) -> Model:
     torch.manual_seed(0)
-    network = MDLSTMNetwork(NetworkConfig(len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6),
-                                          subsample_sizes=(6,), subsample_blocks=((4, 1),)))
+    network = MDLSTMNetwork(
+        NetworkConfig(
+            len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,), subsample_blocks=((4, 1),)
+        )
+    )
     with torch.no_grad():  # a random but decisive network, so the searches read something
         network.output.weight.mul_(10)
     return Model(network, alphabet, Preprocessing(height=24))
@@ -31,8 +34,18 @@ def test_the_word_bonuses_are_tried_at_the_best_pair_and_workers_agree(tmp_path)
     runs = []
     for workers in (1, 2):
         logged: list[str] = []
-        tuned, best, _ = add_language_model(model, train, valid, 3, (0.5, 1.0), (0.0, 1.0), (0.0, 2.0),
-                                            BeamSettings(beam_width=8), logged.append, workers)
+        tuned, best, _ = add_language_model(
+            model,
+            train,
+            valid,
+            3,
+            (0.5, 1.0),
+            (0.0, 1.0),
+            (0.0, 2.0),
+            BeamSettings(beam_width=8),
+            logged.append,
+            workers,
+        )
         runs.append((logged, best))
     (logged, best), (logged_by_two, best_by_two) = runs
     assert logged == logged_by_two and best == best_by_two

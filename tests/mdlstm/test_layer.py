@@ -40,8 +40,10 @@ def test_matches_reference_forward_and_all_gradients(backend, case, peepholes):
     y, gx, grads = forward_backward(layer, x, sizes, backend)
     assert_close(y, y_ref, "output")
     assert_close(gx, gx_ref, "input gradient")
-    assert set(grads) == set(grads_ref) == (
-        {"weight_ih", "bias", "weight_hh", "peephole"} if peepholes else {"weight_ih", "bias", "weight_hh"}
+    assert (
+        set(grads)
+        == set(grads_ref)
+        == ({"weight_ih", "bias", "weight_hh", "peephole"} if peepholes else {"weight_ih", "bias", "weight_hh"})
     )
     for name in grads_ref:
         assert_close(grads[name], grads_ref[name], f"gradient of {name}")
