@@ -7,7 +7,7 @@ file in order, then the options given on the command line (see hwr.engine.config
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,19 +42,19 @@ def _blocks(blocks: tuple[tuple[int, int], ...]) -> str:
     return ",".join(f"{h}x{w}" for h, w in blocks)
 
 
-class OptimizerChoice(str, Enum):
+class OptimizerChoice(StrEnum):
     adam = "adam"
     rmsprop = "rmsprop"
 
 
-class ScheduleChoice(str, Enum):
+class ScheduleChoice(StrEnum):
     plateau = "plateau"
     cosine = "cosine"
 
 
 DEFAULT_OPTIMIZER = OptimizerChoice(TRAINING.optimizer)
 DEFAULT_SCHEDULE = ScheduleChoice(TRAINING.schedule)
-PresetChoice = Enum("PresetChoice", {name: name for name in PRESETS}, type=str)  # type: ignore[misc]
+PresetChoice = StrEnum("PresetChoice", {name: name for name in PRESETS})  # type: ignore[misc]
 DEFAULT_PRESET = PresetChoice("hwr")
 
 SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {

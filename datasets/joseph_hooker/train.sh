@@ -24,26 +24,21 @@ mkdir -p "$out"
 # are not read (RESULTS.md, Session 19); training, the language model and the test read the masked lines.
 python "$here/mask_lines.py" "$data" "$out/masked"
 lines=$out/masked/lines.tsv
-common=(--threads 1 --height 96 --scale 0.74 --conv 8,32,48 --conv-pools 2x2,2x2,3x2 --input-block 2x1
-  --subsample 128 --subsample-blocks 2x1 --dropout 0,0.25
-  --schedule cosine --warmup-epochs 1 --epochs 32 --patience 100
-  --augment-probability 0.7 --augment-settings elastic=3,vertical=0.15,shift=0.08,contrast=0.5,blur=0.7
-  --weight-decay 0.01 --seed 0)
 # Two trainings at a time, one per core: three at once on two cores cost ~20% more core time.
 # Each network is deterministic given its seed and thread count, so the order does not matter.
-train() {  # NAME, then its own options
-  local name=$1; shift
-  hwr train "$lines" -o "$out/$name" "${common[@]}" "$@" > "$out/$name.log" 2>&1 \
+# Each network's settings: common.toml, then its own NAME.toml laid over it.
+train() {  # NAME
+  local name=$1
+  hwr train "$lines" -o "$out/$name" --config "$here/common.toml" --config "$here/$name.toml" --threads 1 \
+    > "$out/$name.log" 2>&1 \
     || { echo "error: training $out/$name failed; see $out/$name.log" >&2; return 1; }
 }
 # If one chain fails, the script stops the other one's training too, rather than leave it running.
 stop_chains() { for chain in $(jobs -p); do pkill -P "$chain" 2>/dev/null || true; kill "$chain" 2>/dev/null || true; done; }
 trap stop_chains EXIT
-( train b --hidden 48,96 --learning-rate 3e-3 && train a --hidden 32,64 --learning-rate 3e-3 ) &
+( train b && train a ) &
 first=$!
-lstm_head=(--hidden 32,64 --sequence-lstm 128 --learning-rate 1e-3)
-# d is c with weight decay 0.1: the later --weight-decay overrides the one in common.
-( train c "${lstm_head[@]}" && train d "${lstm_head[@]}" --weight-decay 0.1 ) &
+( train c && train d ) &
 second=$!
 wait "$first" || exit 1
 wait "$second" || exit 1

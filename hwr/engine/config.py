@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -185,7 +185,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         elif path.suffix.lower() == ".toml":
-            data = _tomllib().loads(text)
+            data = tomllib.loads(text)
         else:
             raise ConfigError(f"{path}: a config file must be .toml or .json")
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError both are
@@ -216,14 +216,6 @@ def changed_settings(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
         elif a != b:
             changed[f"{prefix}{key}"] = (a, b)
     return changed
-
-
-def _tomllib() -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib
 
 
 def _toml_value(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+
 from typer.testing import CliRunner
 
 from cli.main import app
