@@ -5,7 +5,7 @@ serves blocks above its mmap threshold (128 KiB, adapting up to 32 MiB) with fre
 ``mmap`` calls and unmaps them when freed, so each batch maps, page-faults and zeroes
 hundreds of megabytes again. On a virtual machine, where page faults are costly, this
 was half the time of a forward and backward pass over 16 long lines, and two thirds of a
-forward pass, nearly all of it system time (see the README's benchmark; training on
+forward pass, nearly all of it system time (see docs/benchmarks.md; training on
 batches of 4 lines gained only 4%). Raising the thresholds makes malloc reuse the memory it already has, as
 jemalloc or tcmalloc would. The price: the process keeps its peak memory until it exits.
 """
