@@ -94,9 +94,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        if isinstance(data, dict) and "augmentation" in data and data["augmentation"] is None:
+            data = {**data, "augment": False, "augmentation": {}}  # records before ``augment``
         values = checked_fields(cls, data, "training")
-        if "augmentation" in values and values["augmentation"] is None:  # records before ``augment``
-            values["augment"], values["augmentation"] = False, {}
         values["augmentation"] = Augmentation.from_dict(values.get("augmentation", {}))
         return cls(**values)
 
@@ -133,6 +133,8 @@ class RunConfig:
     training: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
+        if "num_classes" in self.network:
+            raise ConfigError("network setting num_classes comes from the training data's alphabet; leave it out")
         object.__setattr__(self, "network", network_fields(self.network_config(1)))  # checked, normalised
 
     def network_config(self, num_classes: int) -> NetworkConfig:
@@ -149,9 +151,6 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         values = checked_fields(cls, data, "run")
-        for name in ("data", "network", "preprocessing", "training"):
-            if not isinstance(values.get(name, {}), dict):
-                raise ConfigError(f"run setting {name!r} must be a table of settings, got {values[name]!r}")
         return cls(
             DataConfig(**checked_fields(DataConfig, values.get("data", {}), "data")),
             values.get("network", cls().network),

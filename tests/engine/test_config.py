@@ -80,3 +80,25 @@ def test_the_hooker_recipe_files_make_valid_runs(network):
     run = RunConfig.from_dict(settings)
     assert run.preprocessing.scale == 0.74 and run.training.epochs == 32
     assert run.network_config(82).width_reduction == 8
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"training": {"epochs": "3"}}, r"training setting epochs must be an integer, got '3'"),
+        ({"training": {"optimizer": "sgd"}}, r"training setting optimizer must be 'adam' or 'rmsprop', got 'sgd'"),
+        ({"training": {"augment": 1}}, r"training setting augment must be true or false, got 1"),
+        ({"network": {"hidden_sizes": "2,3"}}, r"network setting hidden_sizes must be a list of \(an integer\)"),
+        (
+            {"network": {"input_block": [2, 2, 2]}},
+            r"network setting input_block must be a list of 2 \(an integer, an integer\)",
+        ),
+        ({"network": {"num_classes": 5}}, "num_classes comes from the training data's alphabet"),
+        ({"preprocessing": {"scale": "big"}}, r"preprocessing setting scale must be a number or none, got 'big'"),
+        ({"data": []}, r"run setting data must be a table of settings, got \[\]"),
+        ({"training": {"augmentation": {"blur": [1]}}}, r"augmentation setting blur must be a number, got \[1\]"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_one_clear_error(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict(settings)
