@@ -6,6 +6,7 @@ Nothing here imports torch or pandas: ``hwr --help`` loads only this and typer.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,10 @@ ModelOption = Annotated[
     typer.Option(
         "--model", "-m", help="A model file, or a shipped model's name (see hwr models); default: joseph_hooker."
     ),
+]
+Device = Annotated[
+    str,
+    typer.Option(help="cpu, cuda, cuda:N, or auto (CUDA where there is one)."),
 ]
 UseLanguageModel = Annotated[
     bool,
@@ -54,6 +59,8 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except HwrError as exc:
+            if os.environ.get("RANK", "0") != "0":  # the other processes of a run: rank 0 says it
+                raise typer.Exit(1) from None
             fail(str(exc))
         except OSError as exc:
             fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
@@ -153,3 +160,10 @@ def existing(*paths: Path | None) -> None:
     for path in paths:
         if path is not None and not path.exists():
             fail(f"{path}: no such file or folder")
+
+
+def device_for(name: str):
+    """The torch device of a ``--device`` option (for this process's GPU in a run of several)."""
+    from hwr.devices import resolve_device
+
+    return resolve_device(name, int(os.environ.get("LOCAL_RANK", "0")))

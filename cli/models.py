@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ProgressBar, Threads, existing, fail, parse_list, reports_errors, set_threads
+from cli.common import (
+    Device,
+    ProgressBar,
+    Threads,
+    device_for,
+    existing,
+    fail,
+    parse_list,
+    reports_errors,
+    set_threads,
+)
 
 
 @reports_errors
@@ -28,6 +38,7 @@ def lm(
     ] = "1,2,3",
     beam_width: Annotated[int, typer.Option(min=1, help="Prefixes kept per frame.")] = 64,
     threads: Threads = None,
+    device: Device = "cpu",
 ) -> None:
     """Add a character n-gram and known-word bonus from the training texts, tuned on validation CER.
 
@@ -41,6 +52,7 @@ def lm(
     existing(data, valid, model)
     workers = set_threads(threads)
     recognizer, header, _ = read_model_file(model)
+    recognizer.network.to(device_for(device))
     recognizer.language_model = None
     train_lines, valid_lines = split_sources(data, valid, partition, seed)
     with ProgressBar() as progress:

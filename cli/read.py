@@ -14,9 +14,11 @@ import typer
 
 from cli.common import (
     BatchSize,
+    Device,
     ModelOption,
     Threads,
     UseLanguageModel,
+    device_for,
     existing,
     fail,
     line_progress,
@@ -32,12 +34,15 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def load(model: str | None, use_language_model: bool):
-    """The model named or given by ``model`` (None: the default), without its language model if asked."""
+def load(model: str | None, use_language_model: bool, device: str):
+    """The model named or given by ``model`` (None: the default) on ``device``, without its
+    language model if asked."""
     from hwr.model_file import load_model
     from hwr.shipped import resolve_model
 
+    torch_device = device_for(device)
     loaded = load_model(resolve_model(model))
+    loaded.network.to(torch_device)
     if not use_language_model:
         loaded.language_model = None
     return loaded
@@ -76,16 +81,16 @@ def transcribe(
     batch_size: BatchSize = 16,
     lm: UseLanguageModel = True,
     threads: Threads = None,
+    device: Device = "cpu",
 ) -> None:
-    """Transcribe line images, writing each result as its batch finishes; unreadable images are
-    reported and skipped."""
+    """Transcribe line images, writing each result as its batch finishes; unreadable images are reported and skipped."""
     from hwr.data.readers import image_paths
     from hwr.errors import ImageError
     from hwr.recognizer import stream_files
 
     paths = image_paths(inputs)
     set_threads(threads)
-    recognizer = load(model, lm)
+    recognizer = load(model, lm, device)
     problems, written = 0, 0
     with output_stream(output) as stream, line_progress(len(paths)) as advance:
         if format is OutputFormat.tsv:
@@ -126,16 +131,16 @@ def evaluate(
     batch_size: BatchSize = 16,
     lm: UseLanguageModel = True,
     threads: Threads = None,
+    device: Device = "cpu",
 ) -> None:
-    """CER and WER: total edits / total reference characters (words), after NFC and whitespace
-    normalisation."""
+    """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
     from hwr import evaluation
     from hwr.atomic import write_bytes_atomically
     from hwr.data.readers import read_lines
 
     existing(data)
     set_threads(threads)
-    recognizer = load(model, lm)
+    recognizer = load(model, lm, device)
     lines = read_lines(data, split)
     if not lines.lines:
         fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))

@@ -6,6 +6,7 @@ file in order, then the options given on the command line (see hwr.engine.config
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer
 from cli.common import (
     ProgressBar,
     Threads,
+    device_for,
     existing,
     fail,
     parse_blocks,
@@ -147,6 +149,10 @@ def train(
         bool, typer.Option("--overwrite", help="Replace a run already in OUTPUT.", rich_help_panel=RUN)
     ] = False,
     threads: Threads = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.", rich_help_panel=RUN)] = "cpu",
+    processes: Annotated[
+        int, typer.Option(min=1, help="Train in this many processes (one thread each).", rich_help_panel=RUN)
+    ] = 1,
     valid: Annotated[str | None, typer.Option(help="Validation lines (same formats).", rich_help_panel=DATA)] = None,
     partition: Annotated[
         float, typer.Option(help="Without --valid or splits: share of DATA to train on.", rich_help_panel=DATA)
@@ -244,8 +250,12 @@ def train(
         str | None, typer.Option(help="Strengths, e.g. elastic=3,blur=1.", rich_help_panel=AUGMENT)
     ] = None,
 ) -> None:
-    """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors."""
+    """Train a recognizer with CTC; the best model by validation CER is OUTPUT/best.safetensors.
+
+    --processes N (or torchrun --nproc-per-node N -m hwr train ...) shares every batch among N processes, for the same result as one process up to float rounding.
+    """
     from hwr.engine.config import RunConfig, merge_settings, preset_network, read_config_file
+    from hwr.engine.distributed import join_world, launch, leave_world
     from hwr.engine.run import resume_run, start_run
 
     changes: dict[str, Any] = {}
@@ -254,24 +264,46 @@ def train(
     for path in config or []:
         changes = merge_settings(changes, read_config_file(path))
     changes = merge_settings(changes, given_settings(ctx, dict(ctx.params)))
-    if resume:
-        if dump_config or overwrite:
-            fail("--resume continues a run as it is: it takes neither --dump-config nor --overwrite")
-        set_threads(threads)
-        with ProgressBar() as progress:
-            state = resume_run(output, changes, log=progress.log, progress=progress.update)
-    else:
-        run = RunConfig.from_dict(merge_settings(RunConfig().to_dict(), changes))
-        if dump_config:
-            typer.echo(run.to_toml(), nl=False)
-            return
+    if resume and (dump_config or overwrite):
+        fail("--resume continues a run as it is: it takes neither --dump-config nor --overwrite")
+    run = None if resume else RunConfig.from_dict(merge_settings(RunConfig().to_dict(), changes))
+    if dump_config:
+        typer.echo(run.to_toml(), nl=False)
+        return
+    if run is not None:
         existing(*(Path(p) if p else None for p in (run.data.train, run.data.valid)))
-        set_threads(threads)
+    torch_device = device_for(device)
+    if processes > 1:
+        launch(processes, without_processes(sys.argv[1:]))
+        return
+    set_threads(threads)
+    world = join_world(torch_device)
+    try:
         with ProgressBar() as progress:
-            state = start_run(run, output, overwrite, log=progress.log, progress=progress.update)
-    typer.echo(
-        f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {output / 'best.safetensors'}"
-    )
+            log = progress.log
+            if run is None:
+                state = resume_run(output, changes, log, progress.update, world, torch_device)
+            else:
+                state = start_run(run, output, overwrite, log, progress.update, world, torch_device)
+    finally:
+        leave_world()
+    if world.is_main:
+        best = output / "best.safetensors"
+        typer.echo(f"best validation CER {100 * state.best_cer:.2f}% at epoch {state.best_epoch}: {best}")
+
+
+def without_processes(arguments: list[str]) -> list[str]:
+    """The command line less its ``--processes N``: what each process of a run is started with."""
+    kept: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--processes":
+            skip = True
+        elif not argument.startswith("--processes="):
+            kept.append(argument)
+    return kept
 
 
 @reports_errors

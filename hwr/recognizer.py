@@ -19,6 +19,7 @@ from hwr.data.images import normalize_line, read_gray, to_gray
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
+from hwr.devices import device_of
 from hwr.ensemble import RescoringEnsemble
 from hwr.errors import ImageError
 from hwr.model_file import Model
@@ -39,9 +40,11 @@ def line_log_probs(
     at a time (in width order), so a caller that decodes as they come holds one batch.
     A rescoring ensemble's are ``(groups, frames, classes)``."""
     model.network.eval()
+    device = device_of(model.network)
     for batch in width_batches([im.shape[1] for im in images], batch_size):
         tensor, sizes = collate([images[i] for i in batch])
-        log_probs, lengths = model.network(tensor, sizes)
+        log_probs, lengths = model.network(tensor.to(device), sizes.to(device))
+        log_probs = log_probs.cpu()
         for b, (i, length) in enumerate(zip(batch, lengths.tolist())):
             yield i, log_probs[..., :length, b, :].numpy()
 

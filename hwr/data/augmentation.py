@@ -87,10 +87,26 @@ def augment(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -
     return image
 
 
+def augmented_width(height: int, width: int, config: Augmentation, rng: np.random.Generator) -> int:
+    """The width :func:`augment` gives an image of this size with a generator in ``rng``'s state,
+    without the image (``rng`` is used up): shares of a batch can be balanced before augmenting."""
+    if rng.random() >= config.probability:
+        return width
+    slant, scale = _slant_and_scale(config, rng)
+    return _affine_width(height, width, slant, scale)
+
+
+def _slant_and_scale(config: Augmentation, rng: np.random.Generator) -> tuple[float, float]:
+    return rng.uniform(-config.slant, config.slant), 1.0 + rng.uniform(-config.scale, config.scale)
+
+
+def _affine_width(height: int, width: int, slant: float, scale: float) -> int:
+    return max(1, round(width * scale + abs(slant) * height))
+
+
 def _affine(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -> np.ndarray:
     h, w = image.shape
-    slant = rng.uniform(-config.slant, config.slant)
-    scale = 1.0 + rng.uniform(-config.scale, config.scale)
+    slant, scale = _slant_and_scale(config, rng)
     angle = np.deg2rad(rng.uniform(-config.rotation, config.rotation))
     # Drawn only when asked for, so runs without them keep their random stream.
     scale_y = 1.0 + rng.uniform(-config.vertical, config.vertical) if config.vertical else 1.0
@@ -101,7 +117,7 @@ def _affine(image: np.ndarray, config: Augmentation, rng: np.random.Generator) -
     shear = np.array([[scale, -slant, slant * h / 2], [0.0, scale_y, shift]])
     rotate = np.array([[cos, -sin], [sin, cos]])
     matrix = rotate @ shear
-    out_w = max(1, round(w * scale + abs(slant) * h))
+    out_w = _affine_width(h, w, slant, scale)
     centre_in = np.array([w / 2, h / 2])
     matrix = np.hstack([matrix[:, :2], (matrix[:, :2] @ -centre_in + rotate @ shear[:, 2])[:, None]])
     matrix[:, 2] += [out_w / 2, h / 2]

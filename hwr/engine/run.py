@@ -19,6 +19,7 @@ from hwr.data.alphabet import Alphabet
 from hwr.data.splits import split_sources
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
 from hwr.engine.config import RESUMABLE, RunConfig, changed_settings, merge_settings
+from hwr.engine.distributed import World
 from hwr.engine.trainer import BEST, LAST, LOG, PEAK_LR, PLOT, Trainer
 from hwr.errors import ConfigError, DatasetError, TrainingError
 from hwr.model_file import Model
@@ -30,9 +31,18 @@ RUN_FILES = (BEST, LAST, LOG, PLOT)
 
 
 def start_run(
-    run: RunConfig, out_dir: str | Path, overwrite: bool = False, log: Log = print, progress: Progress | None = None
+    run: RunConfig,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    log: Log = print,
+    progress: Progress | None = None,
+    world: World | None = None,
+    device: torch.device | None = None,
 ) -> TrainingState:
-    """Train a new model by ``run`` into ``out_dir``; with ``overwrite``, replacing a run already there."""
+    """Train a new model by ``run`` into ``out_dir``; with ``overwrite``, replacing a run already there.
+    ``world`` and ``device``: where this process trains (default: alone, on the CPU)."""
+    world = world or World()
+    log = world.main_only(log)
     out_dir = Path(out_dir)
     if run.data.train is None:
         raise ConfigError("no training data: give DATA, or data.train in a config file")
@@ -45,24 +55,37 @@ def start_run(
     train_lines, valid_lines = split_sources(
         Path(run.data.train), _path(run.data.valid), run.data.partition, run.training.seed
     )
-    for name in existing:
-        (out_dir / name).unlink()
+    if world.is_main:
+        for name in existing:
+            (out_dir / name).unlink(missing_ok=True)
     alphabet = Alphabet.from_texts(line.text for line in train_lines.lines)
     torch.manual_seed(run.training.seed)
     network = MDLSTMNetwork(run.network_config(len(alphabet)))
     model = Model(network, alphabet, run.preprocessing)
     log(
         f"training on {len(train_lines.lines)} lines, validating on {len(valid_lines.lines)}; "
-        f"{len(alphabet)} characters, {network.num_parameters():,} weights"
+        f"{len(alphabet)} characters, {network.num_parameters():,} weights" + _where(world, device)
     )
-    return Trainer(model, out_dir, log).fit(train_lines, valid_lines, TrainingState(run), None, progress)
+    trainer = Trainer(model, out_dir, log, world, device)
+    return trainer.fit(train_lines, valid_lines, TrainingState(run), None, progress)
 
 
 def resume_run(
-    out_dir: str | Path, changes: dict[str, Any], log: Log = print, progress: Progress | None = None
+    out_dir: str | Path,
+    changes: dict[str, Any],
+    log: Log = print,
+    progress: Progress | None = None,
+    world: World | None = None,
+    device: torch.device | None = None,
 ) -> TrainingState:
     """Continue the run in ``out_dir`` from its last checkpoint, with ``changes`` (nested settings,
-    as in a config file) applied where :data:`RESUMABLE` allows and refused elsewhere."""
+    as in a config file) applied where :data:`RESUMABLE` allows and refused elsewhere.
+
+    Any number of processes may resume a run: each step trains the same global batch however
+    it is shared (see :mod:`hwr.engine.distributed`), so a different number changes only float
+    rounding; it is said in the log."""
+    world = world or World()
+    log = world.main_only(log)
     out_dir = Path(out_dir)
     checkpoint = out_dir / LAST
     if not checkpoint.is_file():
@@ -82,7 +105,13 @@ def resume_run(
             f"{checkpoint}: --resume keeps the run's settings, and these differ: {listing}; only "
             f"{', '.join(RESUMABLE)} may change (start a new run with another --output for the rest)"
         )
-    log(f"resuming {checkpoint} after epoch {state.epoch}")
+    log(f"resuming {checkpoint} after epoch {state.epoch}" + _where(world, device))
+    before = state.history[-1].get("processes", 1) if state.history else world.size
+    if before != world.size:
+        log(
+            f"the run trained in {before} process(es) and goes on in {world.size}: the same batches, shared "
+            "differently, so results differ from an unbroken run only by float rounding"
+        )
     for name, (old, new) in changed.items():
         log(f"resuming with {name} {_text(old)} -> {_text(new)}")
     state.run = replace(state.run, training=run.training)
@@ -101,7 +130,7 @@ def resume_run(
             f"{run.data.train}: its training lines have characters the run's alphabet lacks "
             f"({''.join(sorted(unknown))!r}); resume with the run's own data"
         )
-    return Trainer(model, out_dir, log).fit(train_lines, valid_lines, state, optimizer_state, progress)
+    return Trainer(model, out_dir, log, world, device).fit(train_lines, valid_lines, state, optimizer_state, progress)
 
 
 def _path(text: str | None) -> Path | None:
@@ -117,3 +146,8 @@ def _same_source(name: str, saved: str | None, given: str | None) -> bool:
 
 def _text(value: Any) -> str:
     return "none" if value is None else str(value)
+
+
+def _where(world: World, device: torch.device | None) -> str:
+    where = f" on {device}" if device is not None and device.type != "cpu" else ""
+    return where + (f", in {world.size} processes" if world.size > 1 else "")

@@ -1,7 +1,8 @@
 """The training loop: CTC on width-batched lines, validation CER every epoch, checkpoints, logs.
 
 Each epoch draws its shuffling and augmentation from ``(seed, epoch)``, so a run
-resumed from a checkpoint continues exactly as the uninterrupted run would have.
+resumed from a checkpoint continues exactly as the uninterrupted run would have; with
+several processes each takes its share of every batch (:mod:`hwr.engine.distributed`).
 Writes into ``out_dir``: ``best.safetensors`` (lowest validation CER),
 ``last.safetensors`` (resumable), ``log.csv`` (metrics per epoch) and
 ``curves.png`` (their plot), each replaced atomically.
@@ -9,6 +10,8 @@ Writes into ``out_dir``: ``best.safetensors`` (lowest validation CER),
 
 from __future__ import annotations
 
+import gc
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +20,16 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from hwr.atomic import write_bytes_atomically
-from hwr.data.augmentation import augment
+from hwr.data.augmentation import augment, augmented_width
 from hwr.data.batching import collate, width_batches
 from hwr.data.prepare import Prepared, prepare
 from hwr.data.readers import LineSet
 from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
+from hwr.engine.distributed import World, peers_alive
 from hwr.engine.plot import plot_history
 from hwr.errors import TrainingError
 from hwr.metrics import error_rates
@@ -46,10 +51,22 @@ def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 class Trainer:
-    def __init__(self, model: Model, out_dir: str | Path, log: Callable[[str], None] = print) -> None:
+    """Trains ``model`` into ``out_dir``, as one of ``world``'s processes (see :mod:`hwr.engine.distributed`)."""
+
+    def __init__(
+        self,
+        model: Model,
+        out_dir: str | Path,
+        log: Callable[[str], None] = print,
+        world: World | None = None,
+        device: torch.device | None = None,
+    ) -> None:
+        self.world = world or World()
+        self.device = device or torch.device("cpu")
         self.model = model
+        self.model.network.to(self.device)
         self.out_dir = Path(out_dir)
-        self.log = log
+        self.log = self.world.main_only(log)
 
     def fit(
         self,
@@ -61,24 +78,41 @@ class Trainer:
     ) -> TrainingState:
         """Train from ``state`` (epoch 0, or a resumed checkpoint's) until a stopping rule holds.
 
-        ``progress(epoch, done, total)`` is called after every batch.
+        ``progress(epoch, done, total)`` is called after every batch (by rank 0).
         """
         config = state.config
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        for name in (BEST, LAST, LOG, PLOT):  # half-written files of a killed run
-            for stale in self.out_dir.glob(f".{name}.*.tmp"):
-                stale.unlink(missing_ok=True)
+        main = self.world.is_main
+        progress = progress if main else None
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            for name in (BEST, LAST, LOG, PLOT):  # half-written files of a killed run
+                for stale in self.out_dir.glob(f".{name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
         train_data = prepare(train, self.model, "train", self.log, for_training=True)
         valid_data = prepare(valid, self.model, "valid", self.log, for_training=False)
         unknown = self.model.alphabet.unknown(valid_data.texts)
         if unknown:
             listing = ", ".join(f"{c!r} x{n}" for c, n in unknown.most_common())
             self.log(f"valid: characters not in the alphabet (they count as errors): {listing}")
+        # The prepared lines live as long as the run: frozen, the garbage collector no longer walks them
+        # at every full collection, a pause that in a run of several processes stalls them all.
+        gc.freeze()
         optimizer = make_optimizer(self.model, config)
         if optimizer_state is not None:
             optimizer.load_state_dict(optimizer_state)
         for group in optimizer.param_groups:  # checkpoints from before schedules lack it
             group.setdefault(PEAK_LR, group["lr"])
+        # Several ranks: torch's DistributedDataParallel adds up their gradients during the backward pass,
+        # in small buckets so that the first go while later layers' gradients are still being computed.
+        step_network = self.model.network
+        if self.world.size > 1:
+            step_network = DistributedDataParallel(
+                step_network,
+                broadcast_buffers=False,
+                bucket_cap_mb=0.25,
+                gradient_as_bucket_view=True,
+                static_graph=True,
+            )
         while state.epoch < config.epochs:
             if state.epoch - state.best_epoch >= config.patience and state.best_epoch > 0:
                 self.log(f"early stop: no better validation CER for {config.patience} epochs")
@@ -89,13 +123,11 @@ class Trainer:
                 )
                 break
             start = time.perf_counter()
-            loss, bad_steps = self._train_epoch(train_data, optimizer, config, state.epoch, progress)
-            train_seconds = time.perf_counter() - start
-            rates = error_rates(
-                valid_data.texts, [t.text for t in transcribe_normalized(self.model, valid_data.images)]
-            )
+            loss, bad_steps = self._train_epoch(step_network, train_data, optimizer, config, state.epoch, progress)
+            train_seconds = self.world.from_main(time.perf_counter() - start)
+            rates = error_rates(valid_data.texts, self._transcribe(valid_data.images))
             state.epoch += 1
-            state.seconds += time.perf_counter() - start
+            state.seconds += self.world.from_main(time.perf_counter() - start)
             state.history.append(
                 {
                     "epoch": state.epoch,
@@ -106,12 +138,14 @@ class Trainer:
                     "lines_per_second": len(train_data.ids) / train_seconds,
                     "skipped_steps": bad_steps,
                     "seconds": state.seconds,
+                    "processes": self.world.size,
                 }
             )
             improved = rates.cer < state.best_cer
             if improved:
                 state.best_cer, state.best_epoch = rates.cer, state.epoch
-                save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
+                if main:
+                    save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
             elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
                 for group in optimizer.param_groups:
                     group[PEAK_LR] *= config.lr_factor
@@ -120,8 +154,9 @@ class Trainer:
                     f"no better validation CER for {config.lr_patience} epochs: "
                     f"learning rate now {optimizer.param_groups[0]['lr']:.3g}"
                 )
-            save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
-            self._write_log(state)
+            if main:
+                save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
+                self._write_log(state)
             self.log(
                 f"epoch {state.epoch}: loss {loss:.3f}  valid CER {100 * rates.cer:.2f}%  "
                 f"WER {100 * rates.wer:.2f}%  {len(train_data.ids) / train_seconds:.0f} lines/s"
@@ -133,65 +168,99 @@ class Trainer:
                 self.log(f"{name}: {skipped} lines were skipped (see the warnings at the start)")
         return state
 
+    def _transcribe(self, images: list[np.ndarray]) -> list[str]:
+        """The texts of ``images``, each rank reading its share."""
+        shares = self.world.gather([t.text for t in transcribe_normalized(self.model, self.world.share(images))])
+        return self.world.unshare(shares)
+
     def _train_epoch(
         self,
+        step_network: torch.nn.Module,
         data: Prepared,
         optimizer: torch.optim.Optimizer,
         config: TrainConfig,
         epoch: int,
         progress: Callable[[int, int, int], None] | None,
     ) -> tuple[float, int]:
-        rng = np.random.default_rng([config.seed, epoch])
-        torch.manual_seed(config.seed * 100_003 + epoch)
+        """One epoch; returns the mean loss per line and the number of skipped steps."""
+        torch.manual_seed(config.seed * 100_003 + epoch + 7_919 * self.world.rank)  # dropout: each rank its own
         network = self.model.network
         network.train()
-        batches = width_batches([im.shape[1] for im in data.images], config.batch_size, rng)
-        total_loss, lines, bad_steps, bad_in_a_row = 0.0, 0, 0, 0
+        batches = width_batches([im.shape[1] for im in data.images], config.batch_size, rng_of(config.seed, epoch))
+        totals = torch.zeros(2, dtype=torch.float64)  # loss and lines of the steps taken
+        bad_steps, bad_in_a_row = 0, 0
         for done, batch in enumerate(batches, start=1):
-            images = [data.images[i] for i in batch]
-            if config.augment:
-                images = [augment(im, config.augmentation, rng) for im in images]
-            tensor, sizes = collate(images)
-            labels = [data.labels[i] for i in batch]
-            log_probs, lengths = network(tensor, sizes)
-            loss = F.ctc_loss(
-                log_probs,
-                torch.tensor([k for label in labels for k in label], dtype=torch.long),
-                lengths,
-                torch.tensor([len(label) for label in labels], dtype=torch.long),
-                blank=0,
-                reduction="sum",
-                zero_infinity=True,
-            ) / len(batch)
             optimizer.zero_grad(set_to_none=True)
-            if not torch.isfinite(loss):
+            with peers_alive():
+                loss, lines = self._backward(step_network, data, batch, config, epoch)
+            factor = config.learning_rate_factor(epoch + done / len(batches))
+            for group in optimizer.param_groups:
+                group["lr"] = group[PEAK_LR] * factor
+            grad_norm = torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip_norm)
+            if not torch.isfinite(grad_norm):  # the same on every rank: the gradients are
                 bad_steps, bad_in_a_row = bad_steps + 1, bad_in_a_row + 1
-                self.log(f"warning: epoch {epoch + 1} batch {done}: loss is {loss.item()}, step skipped")
+                problem = f"loss is {loss}" if not math.isfinite(loss) else "gradient is not finite"
+                self.log(f"warning: epoch {epoch + 1} batch {done}: {problem}, step skipped")
                 if bad_in_a_row >= MAX_BAD_STEPS:
                     raise TrainingError(
                         f"{MAX_BAD_STEPS} non-finite losses in a row: training diverged; "
                         "lower --learning-rate or --clip-norm and --resume from the last checkpoint"
                     )
                 continue
-            loss.backward()
-            factor = config.learning_rate_factor(epoch + done / len(batches))
-            for group in optimizer.param_groups:
-                group["lr"] = group[PEAK_LR] * factor
-            grad_norm = torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip_norm)
-            if not torch.isfinite(grad_norm):
-                optimizer.zero_grad(set_to_none=True)
-                bad_steps, bad_in_a_row = bad_steps + 1, bad_in_a_row + 1
-                self.log(f"warning: epoch {epoch + 1} batch {done}: gradient is not finite, step skipped")
-                continue
             optimizer.step()
             bad_in_a_row = 0
-            total_loss += loss.item() * len(batch)
-            lines += len(batch)
+            totals += torch.tensor([loss, lines], dtype=torch.float64)
             if progress is not None:
                 progress(epoch + 1, done, len(batches))
-        return total_loss / max(lines, 1), bad_steps
+        loss_sum, lines = self.world.sum_(totals).tolist()
+        return loss_sum / max(lines, 1), bad_steps
+
+    def _share(self, data: Prepared, batch: list[int], config: TrainConfig, epoch: int) -> list[int]:
+        """This rank's lines of ``batch``: shares of about equal width once augmented (it changes the
+        widths by up to ``augmentation.scale``), so no rank waits long for another."""
+        if config.augment and self.world.size > 1:
+            widths = [
+                augmented_width(*data.images[i].shape, config.augmentation, rng_of(config.seed, epoch, i))
+                for i in batch
+            ]
+        else:
+            widths = [data.images[i].shape[1] for i in batch]
+        return self.world.balanced_share(batch, widths)
+
+    def _backward(
+        self, network: torch.nn.Module, data: Prepared, batch: list[int], config: TrainConfig, epoch: int
+    ) -> tuple[float, int]:
+        """Gradients of ``batch``'s mean CTC loss per line into the parameters, from this rank's
+        share of it (the ranks' parts add up to it); returns the share's summed loss and lines."""
+        share = self._share(data, batch, config, epoch)
+        # Each rank takes part in every step; one whose share is empty reads a line at weight 0.
+        weight = self.world.size / len(batch) if share else 0.0
+        lines = share or batch[:1]
+        images = [data.images[i] for i in lines]
+        if config.augment:
+            images = [augment(im, config.augmentation, rng_of(config.seed, epoch, i)) for im, i in zip(images, lines)]
+        tensor, sizes = collate(images)
+        labels = [data.labels[i] for i in lines]
+        log_probs, lengths = network(tensor.to(self.device), sizes.to(self.device))
+        loss = F.ctc_loss(
+            log_probs,
+            torch.tensor([k for label in labels for k in label], dtype=torch.long, device=self.device),
+            lengths,
+            torch.tensor([len(label) for label in labels], dtype=torch.long, device=self.device),
+            blank=0,
+            reduction="sum",
+            zero_infinity=True,
+        )
+        (loss * weight).backward()  # a loss that is not finite makes the gradient so, on every rank
+        return (loss.item(), len(share)) if share else (0.0, 0)
 
     def _write_log(self, state: TrainingState) -> None:
         table = pd.DataFrame(state.history)
         write_bytes_atomically(self.out_dir / LOG, table.to_csv(index=False).encode())
         write_bytes_atomically(self.out_dir / PLOT, plot_history(table))
+
+
+def rng_of(seed: int, epoch: int, line: int | None = None) -> np.random.Generator:
+    """The random numbers of an epoch's shuffling, or of one line's augmentation in it: drawn by
+    line, not in the order lines are processed, so they do not depend on the processes' shares."""
+    return np.random.default_rng([seed, epoch] if line is None else [seed, epoch, line])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwr.data.augmentation import Augmentation, augment
+from hwr.data.augmentation import Augmentation, augment, augmented_width
 
 
 def line_image():
@@ -93,3 +93,14 @@ def test_negative_strengths_are_refused():
         Augmentation(elastic=-1.0)
     with pytest.raises(ValueError, match="vertical must be below 1"):
         Augmentation(vertical=1.0)
+
+
+def test_augmented_width_is_the_width_augment_gives_without_the_image():
+    config = Augmentation(probability=0.7, vertical=0.15, shift=0.08, contrast=0.5, blur=0.7, elastic=3)
+    widths = set()
+    for k in range(60):
+        image = np.zeros((48, 200 + 3 * k), np.uint8)
+        width = augment(image, config, np.random.default_rng([5, k])).shape[1]
+        assert augmented_width(*image.shape, config, np.random.default_rng([5, k])) == width
+        widths.add(width - image.shape[1])
+    assert len(widths) > 10  # the widths do change
