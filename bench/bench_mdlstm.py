@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from hwr.allocator import retain_freed_memory
+from hwr.devices import resolve_device
 from hwr.ensemble import Ensemble, networks_of
 from hwr.model_file import load_model
 from hwr.network import MDLSTMNetwork
@@ -77,6 +78,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timing per cell")
     parser.add_argument("--model", type=Path, help="benchmark this model file's network instead")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (the compiled backend is CPU only)")
     parser.add_argument(
         "--default-malloc", action="store_true", help="keep glibc's malloc defaults (see hwr.allocator)"
     )
@@ -91,11 +93,13 @@ def main() -> None:
         name = f"{args.model.name} network" + (f" ({len(configs)}-network ensemble)" if len(configs) > 1 else "")
     else:
         configs, name = [preset("graves2009", num_classes=NUM_CLASSES)], "Graves 2009 network"
+    device = resolve_device(args.device)
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)  # time the GPU's work too
     nets = [MDLSTMNetwork(config) for config in configs]
-    net = Ensemble(nets) if len(nets) > 1 else nets[0]
+    net = (Ensemble(nets) if len(nets) > 1 else nets[0]).to(device)
     print(
         f"{name}, {configs[0].num_classes} classes: {net.num_parameters():,} weights; "
-        f"torch {torch.__version__}, {args.threads} thread(s), "
+        f"torch {torch.__version__}, {device}, {args.threads} thread(s), "
         f"{'default malloc' if args.default_malloc else 'malloc keeps freed memory'}\n"
     )
     print(
@@ -109,17 +113,19 @@ def main() -> None:
                 if backend == "reference" and batch > 1:
                     print(f"| {backend} | {batch} | {height}x{args.width} | — | — | — | | | (per image, as batch 1) |")
                     continue
-                images = torch.rand(batch, height, args.width)
-                sizes = torch.tensor([[height, args.width]] * batch)
+                images = torch.rand(batch, height, args.width, device=device)
+                sizes = torch.tensor([[height, args.width]] * batch, device=device)
 
                 def forward() -> None:
                     with torch.no_grad():
                         net(images, sizes, backend=backend)
+                    synchronize()
 
                 def forward_backward() -> None:
                     net.zero_grad()
                     log_probs, _ = net(images, sizes, backend=backend)
                     log_probs.sum().backward()
+                    synchronize()
 
                 runs, seconds = (1, 0.0) if backend == "reference" else (3, args.seconds)
                 fwd = time_call(forward, seconds, runs)
