@@ -24,7 +24,8 @@ mkdir -p "$out"
 # are not read (RESULTS.md, Session 19); training, the language model and the test read the masked lines.
 python "$here/mask_lines.py" "$data" "$out/masked"
 lines=$out/masked/lines.tsv
-# Two trainings at a time, one per core: three at once on two cores cost ~20% more core time.
+# Two trainings at a time, one per core: three at once on two cores cost ~20% more core time, and
+# one network in two processes (--processes 2) trains at ~1.6x, two side by side at 2x (docs/benchmarks.md).
 # Each network is deterministic given its seed and thread count, so the order does not matter.
 # Each network's settings: common.toml, then its own NAME.toml laid over it.
 train() {  # NAME
