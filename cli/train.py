@@ -272,6 +272,8 @@ def train(
         return
     if run is not None:
         existing(*(Path(p) if p else None for p in (run.data.train, run.data.valid)))
+    elif not (output / "last.safetensors").is_file():
+        fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     torch_device = device_for(device)
     if processes > 1:
         launch(processes, without_processes(sys.argv[1:]))

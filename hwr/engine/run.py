@@ -114,15 +114,15 @@ def resume_run(
         )
     for name, (old, new) in changed.items():
         log(f"resuming with {name} {_text(old)} -> {_text(new)}")
-    state.run = replace(state.run, training=run.training)
+    if run.data.train is None:
+        raise ConfigError(f"{checkpoint}: the run recorded no training data (hwr 0.1); give DATA")
+    # The run as it goes on: its new training settings; its data as first spelled (hwr 0.1 recorded none).
+    state.run = replace(run, data=state.run.data if state.run.data.train is not None else run.data)
     if "training.learning_rate" in changed:  # a new peak rate replaces any plateau reductions
         for group in optimizer_state["param_groups"]:
             group[PEAK_LR] = group["lr"] = run.training.learning_rate
     train_lines, valid_lines = split_sources(
-        Path(run.data.train),
-        _path(run.data.valid),
-        run.data.partition,
-        run.training.seed,  # type: ignore[arg-type]
+        Path(run.data.train), _path(run.data.valid), run.data.partition, run.training.seed
     )
     unknown = model.alphabet.unknown(line.text for line in train_lines.lines)
     if unknown:

@@ -11,7 +11,7 @@ import torch
 
 from hwr.data.images import Preprocessing
 from hwr.data.prepare import ctc_frames_needed
-from hwr.engine.checkpoint import load_checkpoint
+from hwr.engine.checkpoint import TrainingState, load_checkpoint
 from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
 from hwr.engine.run import resume_run, start_run
 from hwr.engine.trainer import make_optimizer
@@ -230,3 +230,13 @@ def test_cosine_schedule_sets_the_rate_every_batch_and_resumes_exactly(manifest,
     assert stopped.epoch == 1
     resumed, _ = run(manifest, tmp_path / "resumed", epochs=4, resume=True, max_minutes=None, **settings)
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
+
+
+def test_checkpoints_of_hwr_0_1_read_their_network_and_preprocessing_from_the_model(manifest, tmp_path):
+    run(manifest, tmp_path, epochs=1)
+    model, _, state = load_checkpoint(tmp_path / "last.safetensors")
+    legacy = {**state.to_dict(), "config": {**state.config.to_dict(), "augmentation": None}}
+    del legacy["run"], legacy["config"]["augment"]
+    old = TrainingState.from_dict(legacy, model)
+    assert old.run.network == state.run.network and old.run.preprocessing == Preprocessing(height=16)
+    assert old.run.data.train is None and old.config.augment is False
