@@ -23,21 +23,9 @@ from hwr.synth import generate_dataset
 
 runner = CliRunner()
 TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
-TINY_ARGS = [
-    "--height",
-    "16",
-    "--hidden",
-    "2,6",
-    "--subsample",
-    "6",
-    "--input-block",
-    "2x2",
-    "--subsample-blocks",
-    "4x1",
-    "--epochs",
-    "1",
-    "--no-augment",
-]
+TINY_ARGS = (
+    "--height 16 --hidden 2,6 --subsample 6 --input-block 2x2 --subsample-blocks 4x1 --epochs 1 --no-augment".split()
+)
 
 
 def invoke(*args):

@@ -15,24 +15,7 @@ from hwr.model_file import load_model
 from hwr.synth import generate_dataset
 
 EPOCHS = 5
-ARGS = [
-    "--height",
-    "16",
-    "--hidden",
-    "2,6",
-    "--subsample",
-    "6",
-    "--input-block",
-    "2x2",
-    "--subsample-blocks",
-    "4x1",
-    "--epochs",
-    str(EPOCHS),
-    "--threads",
-    "1",
-    "--seed",
-    "3",
-]
+ARGS = f"--height 16 --hidden 2,6 --subsample 6 --input-block 2x2 --subsample-blocks 4x1 --epochs {EPOCHS} --threads 1 --seed 3".split()
 
 
 def command(manifest, out, *extra):
