@@ -49,6 +49,12 @@ class OptimizerChoice(StrEnum):
     rmsprop = "rmsprop"
 
 
+class AlphabetChoice(StrEnum):
+    keep = "keep"
+    union = "union"
+    new = "new"
+
+
 class ScheduleChoice(StrEnum):
     plateau = "plateau"
     cosine = "cosine"
@@ -92,6 +98,8 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "no_augment": ("training.augment", lambda off: not off),
     "augment_probability": ("training.augmentation.probability", float),
     "augment_settings": ("training.augmentation", lambda t: parse_settings(t, "--augment-settings")),
+    "init": ("init.model", str),
+    "alphabet": ("init.alphabet", lambda c: c.value),
 }
 """Each run option: where its value goes in the run's settings, and how its text becomes that value."""
 
@@ -149,6 +157,13 @@ def train(
         bool, typer.Option("--overwrite", help="Replace a run already in OUTPUT.", rich_help_panel=RUN)
     ] = False,
     threads: Threads = None,
+    init: Annotated[
+        str | None, typer.Option(help="Start from this model (a file or a shipped name).", rich_help_panel=RUN)
+    ] = None,
+    alphabet: Annotated[
+        AlphabetChoice | None,
+        typer.Option(help="With --init: the model's characters, plus the data's, or the data's.", rich_help_panel=RUN),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N or auto.", rich_help_panel=RUN)] = "cpu",
     processes: Annotated[
         int, typer.Option(min=1, help="Train in this many processes (one thread each).", rich_help_panel=RUN)
@@ -257,6 +272,7 @@ def train(
     from hwr.engine.config import RunConfig, merge_settings, preset_network, read_config_file
     from hwr.engine.distributed import join_world, launch, leave_world
     from hwr.engine.run import resume_run, start_run
+    from hwr.engine.transfer import init_model, model_settings
 
     changes: dict[str, Any] = {}
     if given(ctx, "preset"):
@@ -264,9 +280,15 @@ def train(
     for path in config or []:
         changes = merge_settings(changes, read_config_file(path))
     changes = merge_settings(changes, given_settings(ctx, dict(ctx.params)))
-    if resume and (dump_config or overwrite):
-        fail("--resume continues a run as it is: it takes neither --dump-config nor --overwrite")
-    run = None if resume else RunConfig.from_dict(merge_settings(RunConfig().to_dict(), changes))
+    if resume and (dump_config or overwrite or "init" in changes):
+        fail("--resume continues a run as it is: it takes no --dump-config, --overwrite, --init or --alphabet")
+    base = RunConfig().to_dict()
+    start = changes.get("init", {}).get("model")
+    if start is not None:  # the model fixes the network and preprocessing; options may change only dropout
+        base = merge_settings(base, model_settings(init_model(start)))
+    elif "alphabet" in changes.get("init", {}):
+        fail("--alphabet says how a model's alphabet meets the data's: it needs --init MODEL")
+    run = None if resume else RunConfig.from_dict(merge_settings(base, changes))
     if dump_config:
         typer.echo(run.to_toml(), nl=False)
         return

@@ -123,6 +123,16 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class InitConfig:
+    """Where a run's weights start (see :mod:`hwr.engine.transfer`)."""
+
+    model: str | None = None
+    """A model file or a shipped model's name; None: a fresh network."""
+    alphabet: Literal["keep", "union", "new"] | None = None
+    """How the model's alphabet meets the data's; None: the model's, if the data has no other characters."""
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a training run; the command line's options and config files fill it."""
 
@@ -131,6 +141,7 @@ class RunConfig:
     """:class:`~hwr.network_config.NetworkConfig` fields but ``num_classes``, which the data's alphabet gives."""
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     training: TrainConfig = field(default_factory=TrainConfig)
+    init: InitConfig = field(default_factory=InitConfig)
 
     def __post_init__(self) -> None:
         if "num_classes" in self.network:
@@ -146,6 +157,7 @@ class RunConfig:
             "network": dict(self.network),
             "preprocessing": self.preprocessing.to_dict(),
             "training": self.training.to_dict(),
+            "init": asdict(self.init),
         }
 
     @classmethod
@@ -156,6 +168,7 @@ class RunConfig:
             values.get("network", cls().network),
             Preprocessing.from_dict(values.get("preprocessing", {})),
             TrainConfig.from_dict(values.get("training", {})),
+            InitConfig(**checked_fields(InitConfig, values.get("init", {}), "init")),
         )
 
     def to_toml(self) -> str:

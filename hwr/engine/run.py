@@ -16,11 +16,13 @@ from typing import Any
 import torch
 
 from hwr.data.alphabet import Alphabet
+from hwr.data.readers import LineSet
 from hwr.data.splits import split_sources
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
 from hwr.engine.config import RESUMABLE, RunConfig, changed_settings, merge_settings
 from hwr.engine.distributed import World
 from hwr.engine.trainer import BEST, LAST, LOG, PEAK_LR, PLOT, Trainer
+from hwr.engine.transfer import check_shape, fitted_alphabet, init_model, with_alphabet
 from hwr.errors import ConfigError, DatasetError, TrainingError
 from hwr.model_file import Model
 from hwr.network import MDLSTMNetwork
@@ -58,13 +60,16 @@ def start_run(
     if world.is_main:
         for name in existing:
             (out_dir / name).unlink(missing_ok=True)
-    alphabet = Alphabet.from_texts(line.text for line in train_lines.lines)
     torch.manual_seed(run.training.seed)
-    network = MDLSTMNetwork(run.network_config(len(alphabet)))
-    model = Model(network, alphabet, run.preprocessing)
+    if run.init.model is None:
+        alphabet = Alphabet.from_texts(line.text for line in train_lines.lines)
+        model = Model(MDLSTMNetwork(run.network_config(len(alphabet))), alphabet, run.preprocessing)
+    else:
+        model = _from_model(run, train_lines, log)
+    network = model.network
     log(
         f"training on {len(train_lines.lines)} lines, validating on {len(valid_lines.lines)}; "
-        f"{len(alphabet)} characters, {network.num_parameters():,} weights" + _where(world, device)
+        f"{len(model.alphabet)} characters, {network.num_parameters():,} weights" + _where(world, device)
     )
     trainer = Trainer(model, out_dir, log, world, device)
     return trainer.fit(train_lines, valid_lines, TrainingState(run), None, progress)
@@ -131,6 +136,20 @@ def resume_run(
             f"({''.join(sorted(unknown))!r}); resume with the run's own data"
         )
     return Trainer(model, out_dir, log, world, device).fit(train_lines, valid_lines, state, optimizer_state, progress)
+
+
+def _from_model(run: RunConfig, train_lines: LineSet, log: Log) -> Model:
+    """The model ``run.init`` names, checked against the run and fitted to its training lines' alphabet."""
+    name = str(run.init.model)
+    start = init_model(name)
+    check_shape(run, start, name)
+    alphabet = fitted_alphabet(start.alphabet, (line.text for line in train_lines.lines), run.init.alphabet)
+    kept = sum(c in start.alphabet.characters for c in alphabet.characters)
+    log(
+        f"starting from {name}: {kept} of its {len(start.alphabet)} characters kept, "
+        f"{len(alphabet) - kept} new; a fresh optimizer and schedule"
+    )
+    return with_alphabet(start, alphabet, run.network_config(len(alphabet)), run.training.seed)
 
 
 def _path(text: str | None) -> Path | None:
