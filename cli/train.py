@@ -95,6 +95,8 @@ SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "warmup_epochs": ("training.warmup_epochs", float),
     "max_minutes": ("training.max_minutes", float),
     "seed": ("training.seed", int),
+    "freeze": ("training.freeze", lambda t: tuple(part.strip() for part in t.split(",") if part.strip())),
+    "freeze_epochs": ("training.freeze_epochs", int),
     "no_augment": ("training.augment", lambda off: not off),
     "augment_probability": ("training.augmentation.probability", float),
     "augment_settings": ("training.augmentation", lambda t: parse_settings(t, "--augment-settings")),
@@ -255,6 +257,13 @@ def train(
     seed: Annotated[
         int, typer.Option(help="Seed of weights, shuffling, augmentation.", rich_help_panel=OPTIM)
     ] = TRAINING.seed,
+    freeze: Annotated[
+        str | None,
+        typer.Option(help="Parts that do not learn: conv, mdlstm, mdlstm1, ...", rich_help_panel=OPTIM),
+    ] = None,
+    freeze_epochs: Annotated[
+        int | None, typer.Option(min=1, help="... for this many epochs (default: all).", rich_help_panel=OPTIM)
+    ] = None,
     no_augment: Annotated[
         bool, typer.Option("--no-augment", help="Train on the lines as they are.", rich_help_panel=AUGMENT)
     ] = False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,6 +56,12 @@ class TrainConfig:
     max_minutes: float | None = None
     """Stop (after the epoch that crosses it) once training has taken this long in total."""
     seed: int = 0
+    freeze: tuple[str, ...] = ()
+    """Parts of the network that do not learn for the first ``freeze_epochs`` epochs: ``conv`` (the
+    convolutions), ``mdlstm1``, ``mdlstm2``, ... (an MDLSTM level with the tanh layer after it) or
+    ``mdlstm`` (every level), so that a model fine-tuned on few lines adapts its top first."""
+    freeze_epochs: int | None = None
+    """Epochs the ``freeze`` parts stay as they are; None: the whole run."""
     augment: bool = True
     """Whether to augment training lines (with :attr:`augmentation`'s strengths)."""
     augmentation: Augmentation = field(default_factory=Augmentation)
@@ -77,6 +84,11 @@ class TrainConfig:
             raise ConfigError(f"schedule must be plateau or cosine, got {self.schedule!r}")
         if self.schedule == "cosine" and self.lr_patience is not None:
             raise ConfigError("lr_patience only applies to the plateau schedule, not to cosine")
+        for part in self.freeze:
+            if part not in ("conv", "mdlstm") and not re.fullmatch(r"mdlstm[1-9][0-9]*", part):
+                raise ConfigError(f"freeze: unknown part {part!r}; choose conv, mdlstm, or mdlstm1, mdlstm2, ...")
+        if self.freeze_epochs is not None and self.freeze_epochs < 1:
+            raise ConfigError(f"freeze_epochs must be at least 1, got {self.freeze_epochs}")
         if not 0 <= self.warmup_epochs < self.epochs:
             raise ConfigError(f"warmup_epochs must be in [0, epochs), got {self.warmup_epochs}")
 
@@ -98,6 +110,8 @@ class TrainConfig:
             data = {**data, "augment": False, "augmentation": {}}  # records before ``augment``
         values = checked_fields(cls, data, "training")
         values["augmentation"] = Augmentation.from_dict(values.get("augmentation", {}))
+        if "freeze" in values:
+            values["freeze"] = tuple(values["freeze"])
         return cls(**values)
 
 

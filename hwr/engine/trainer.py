@@ -31,7 +31,7 @@ from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
 from hwr.engine.distributed import World, peers_alive
 from hwr.engine.plot import plot_history
-from hwr.errors import TrainingError
+from hwr.errors import ConfigError, TrainingError
 from hwr.metrics import error_rates
 from hwr.model_file import Model, save_model
 from hwr.recognizer import transcribe_normalized
@@ -39,15 +39,44 @@ from hwr.recognizer import transcribe_normalized
 BEST, LAST, LOG, PLOT = "best.safetensors", "last.safetensors", "log.csv", "curves.png"
 MAX_BAD_STEPS = 20
 """Consecutive non-finite losses after which training stops."""
+FROZEN = "frozen"
+"""Optimizer group key: the group of frozen parts (its learning rate is 0 while they are)."""
 PEAK_LR = "peak_lr"
 """Optimizer group key: the learning rate the schedule scales (lowered by reduce-on-plateau)."""
 
 
 def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
-    params = model.network.parameters()
+    """The optimizer, with one parameter group for the parts ``config.freeze`` names (marked
+    :data:`FROZEN`; the schedule gives it no learning rate while they are frozen) after the rest."""
+    frozen = frozen_parameters(model.network, config.freeze)
+    rest = [p for p in model.network.parameters() if all(p is not q for q in frozen)]
+    groups = [{"params": rest}] + ([{"params": frozen, FROZEN: True}] if frozen else [])
     if config.optimizer == "adam":
-        return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    return torch.optim.RMSprop(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
+    return torch.optim.RMSprop(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def frozen_parameters(network: torch.nn.Module, parts: tuple[str, ...]) -> list[torch.nn.Parameter]:
+    """The parameters of the named parts of ``network`` (see :attr:`TrainConfig.freeze`)."""
+    levels = len(network.mdlstm)
+    modules: list[torch.nn.Module] = []
+    for part in parts:
+        if part == "conv":
+            if not len(network.convs):
+                raise ConfigError("freeze: conv, but the network has no convolutions")
+            modules.append(network.convs)
+        else:
+            numbers = range(1, levels + 1) if part == "mdlstm" else [int(part[len("mdlstm") :])]
+            for number in numbers:
+                if number > levels:
+                    raise ConfigError(f"freeze: {part}, but the network has {levels} MDLSTM levels")
+                modules.append(network.mdlstm[number - 1])
+                if number <= len(network.subsample):
+                    modules.append(network.subsample[number - 1])
+    unique: dict[int, torch.nn.Parameter] = {}
+    for module in modules:
+        unique.update((id(p), p) for p in module.parameters())
+    return list(unique.values())
 
 
 class Trainer:
@@ -194,9 +223,11 @@ class Trainer:
             with peers_alive():
                 loss, lines = self._backward(step_network, data, batch, config, epoch)
             factor = config.learning_rate_factor(epoch + done / len(batches))
+            frozen = epoch < (config.freeze_epochs or config.epochs)
             for group in optimizer.param_groups:
-                group["lr"] = group[PEAK_LR] * factor
-            grad_norm = torch.nn.utils.clip_grad_norm_(network.parameters(), config.clip_norm)
+                group["lr"] = 0.0 if group.get(FROZEN) and frozen else group[PEAK_LR] * factor
+            learning = [p for g in optimizer.param_groups if not (g.get(FROZEN) and frozen) for p in g["params"]]
+            grad_norm = torch.nn.utils.clip_grad_norm_(learning, config.clip_norm)
             if not torch.isfinite(grad_norm):  # the same on every rank: the gradients are
                 bad_steps, bad_in_a_row = bad_steps + 1, bad_in_a_row + 1
                 problem = f"loss is {loss}" if not math.isfinite(loss) else "gradient is not finite"

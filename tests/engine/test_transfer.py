@@ -143,3 +143,27 @@ def test_the_command_line_starts_from_a_model_and_refuses_what_it_cannot(base, t
     assert ensemble.exit_code == 0
     result = invoke(*common, "-o", tmp_path / "c", "--init", tmp_path / "e.safetensors", "--alphabet", "union")
     assert result.exit_code == 1 and "an ensemble; --init takes a model of one network" in result.output
+
+
+def test_frozen_parts_stay_exactly_as_they_were_for_their_epochs_then_learn(base, tmp_path):
+    path, _ = base
+    other = generate_dataset(tmp_path / "d", 24, seed=7, valid_fraction=0.25, test_fraction=0.0)
+    network = network_fields(load_model(path).network.config)
+    config = TrainConfig(
+        epochs=2, augment=False, learning_rate=3e-3, weight_decay=0.1, freeze=("mdlstm1",), freeze_epochs=1,
+        max_minutes=1e-9,  # stop after epoch 1, to look at it
+    )  # fmt: skip
+    run = RunConfig(DataConfig(train=str(other)), network, Preprocessing(16), config, InitConfig(str(path), "union"))
+    start_run(run, tmp_path / "m", log=lambda _: None)
+    before = load_model(path).network.state_dict()
+    after_one = load_model(tmp_path / "m" / "last.safetensors").network.state_dict()
+    resume_run(tmp_path / "m", {"training": {"max_minutes": None}}, log=lambda _: None)
+    after_two = load_model(tmp_path / "m" / "last.safetensors").network.state_dict()
+    for name in ("mdlstm.0.weight_ih", "mdlstm.0.weight_hh", "subsample.0.weight"):
+        assert torch.equal(after_one[name], before[name]), name  # weight decay did not touch them either
+        assert not torch.equal(after_two[name], before[name]), name  # learning from epoch 2
+    assert not torch.equal(after_one["mdlstm.1.weight_ih"], before["mdlstm.1.weight_ih"])
+    with pytest.raises(ConfigError, match="freeze: mdlstm3, but the network has 2 MDLSTM levels"):
+        start_run(RunConfig.from_dict({**run.to_dict(), "training": {"freeze": ["mdlstm3"]}}), tmp_path / "x")
+    with pytest.raises(ConfigError, match="freeze: unknown part 'top'"):
+        TrainConfig(freeze=("top",))
