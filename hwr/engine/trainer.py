@@ -58,6 +58,8 @@ def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
 
 def frozen_parameters(network: torch.nn.Module, parts: tuple[str, ...]) -> list[torch.nn.Parameter]:
     """The parameters of the named parts of ``network`` (see :attr:`TrainConfig.freeze`)."""
+    if not parts:
+        return []
     levels = len(network.mdlstm)
     modules: list[torch.nn.Module] = []
     for part in parts:
