@@ -59,7 +59,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except HwrError as exc:
-            if os.environ.get("RANK", "0") != "0":  # the other processes of a run: rank 0 says it
+            if not _main_process():  # the other processes of a run: rank 0 says it
                 raise typer.Exit(1) from None
             fail(str(exc))
         except OSError as exc:
@@ -89,7 +89,7 @@ class ProgressBar:
             TimeRemainingColumn(),
             console=self.console,
             transient=True,
-            disable=not self.console.is_terminal,
+            disable=not self.console.is_terminal or not _main_process(),
         )
         self.task = self.bar.add_task("work", total=None, step=1)
 
@@ -167,3 +167,8 @@ def device_for(name: str):
     from hwr.devices import resolve_device
 
     return resolve_device(name, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _main_process() -> bool:
+    """False in the processes of a training run other than its first (rank 0 speaks for the run)."""
+    return os.environ.get("RANK", "0") == "0"

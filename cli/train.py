@@ -306,6 +306,11 @@ def train(
     elif not (output / "last.safetensors").is_file():
         fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     torch_device = device_for(device)
+    if processes > 1 and torch_device.type == "cuda" and ":" not in device:  # cuda or auto: a GPU per process
+        from torch.cuda import device_count
+
+        if device_count() < processes:
+            fail(f"--processes {processes} with --device cuda: one GPU each, and this machine has {device_count()}")
     if processes > 1:
         launch(processes, without_processes(sys.argv[1:]))
         return
