@@ -23,7 +23,6 @@ from cli.common import (
     fail,
     line_progress,
     reports_errors,
-    set_threads,
     warn,
 )
 
@@ -34,14 +33,13 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def load(model: str | None, use_language_model: bool, device: str):
-    """The model named or given by ``model`` (None: the default) on ``device``, without its
-    language model if asked."""
-    from hwr.model_file import load_model
-    from hwr.shipped import resolve_model
+def load(model: str | None, use_language_model: bool, device: str, threads: int | None):
+    """The model named or given by ``model`` (None: the default) on ``device`` and ``threads``
+    threads, without its language model if asked."""
+    from hwr.api import load_model
 
     torch_device = device_for(device)
-    loaded = load_model(resolve_model(model))
+    loaded = load_model(model, threads)
     loaded.network.to(torch_device)
     if not use_language_model:
         loaded.language_model = None
@@ -89,8 +87,7 @@ def transcribe(
     from hwr.recognizer import stream_files
 
     paths = image_paths(inputs)
-    set_threads(threads)
-    recognizer = load(model, lm, device)
+    recognizer = load(model, lm, device, threads)
     problems, written = 0, 0
     with output_stream(output) as stream, line_progress(len(paths)) as advance:
         if format is OutputFormat.tsv:
@@ -139,8 +136,7 @@ def evaluate(
     from hwr.data.readers import read_lines
 
     existing(data)
-    set_threads(threads)
-    recognizer = load(model, lm, device)
+    recognizer = load(model, lm, device, threads)
     lines = read_lines(data, split)
     if not lines.lines:
         fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))

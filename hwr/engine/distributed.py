@@ -1,10 +1,10 @@
 """Training one network in several processes (data parallel, on torch.distributed).
 
 Every process (rank) builds the same global batches of an epoch from the run's seed, takes
-its share of each batch's lines (``batch[rank::size]``), and adds its lines' gradients to
-the others' with one all-reduce per step, so the step is the one a single process would
-take on the whole batch: a run's batches, and so its results up to float rounding, do not
-depend on how many processes train it. Validation is shared the same way. Rank 0 alone
+its share of each batch's lines (:meth:`World.balanced_share`), and its lines' gradients are
+added to the others' during the backward pass (DistributedDataParallel), so the step is the
+one a single process would take on the whole batch: a run's batches, and so its results up
+to float rounding, do not depend on how many processes train it. Validation is shared the same way. Rank 0 alone
 writes checkpoints, logs and the progress bar.
 
 Processes start under ``torchrun`` (which sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``)

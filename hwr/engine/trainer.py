@@ -251,7 +251,9 @@ class Trainer:
     def _share(self, data: Prepared, batch: list[int], config: TrainConfig, epoch: int) -> list[int]:
         """This rank's lines of ``batch``: shares of about equal width once augmented (it changes the
         widths by up to ``augmentation.scale``), so no rank waits long for another."""
-        if config.augment and self.world.size > 1:
+        if self.world.size == 1:
+            return batch
+        if config.augment:
             widths = [
                 augmented_width(*data.images[i].shape, config.augmentation, rng_of(config.seed, epoch, i))
                 for i in batch
