@@ -15,14 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from hwr.data.images import Preprocessing
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import TrainConfig
 from hwr.engine.run import start_run
-from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
+from tests.tiny_runs import tiny_run
 
 runner = CliRunner()
-TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
 TINY_ARGS = (
     "--height 16 --hidden 2,6 --subsample 6 --input-block 2x2 --subsample-blocks 4x1 --epochs 1 --no-augment".split()
 )
@@ -51,12 +49,7 @@ def huge_png_header(width: int, height: int) -> bytes:
 def setting(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     manifest = generate_dataset(root / "data", 24, seed=9, valid_fraction=0.25, test_fraction=0.0)
-    run = RunConfig(
-        DataConfig(train=str(manifest)),
-        network_fields(NetworkConfig(1, **TINY)),
-        Preprocessing(height=16),
-        TrainConfig(epochs=1, augment=False),
-    )
+    run = tiny_run(manifest, TrainConfig(epochs=1, augment=False))
     start_run(run, root / "model", log=lambda _: None)
     return root, manifest, root / "model" / "best.safetensors"
 

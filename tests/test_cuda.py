@@ -8,14 +8,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import TrainConfig
 from hwr.engine.run import start_run
 from hwr.model_file import load_model
-from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
 from tests.mdlstm.helpers import forward_backward, random_batch, random_layer
+from tests.tiny_runs import tiny_run
 
 pytestmark = [
     pytest.mark.cuda,
@@ -38,13 +37,7 @@ def test_wavefront_on_cuda_matches_the_cpu_reference(dtype, tolerance):
 
 def test_training_and_transcription_on_cuda(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 30, seed=2, valid_fraction=0.2, test_fraction=0.0)
-    network = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
-    run = RunConfig(
-        DataConfig(train=str(manifest)),
-        network_fields(NetworkConfig(1, **network)),
-        Preprocessing(16),
-        TrainConfig(epochs=2, learning_rate=3e-3),
-    )
+    run = tiny_run(manifest, TrainConfig(epochs=2, learning_rate=3e-3))
     state = start_run(run, tmp_path / "m", log=lambda _: None, device=torch.device("cuda"))
     assert state.epoch == 2 and state.history[-1]["train_loss"] < state.history[0]["train_loss"]
     model = load_model(tmp_path / "m" / "best.safetensors")  # written from the GPU, read on the CPU

@@ -14,16 +14,14 @@ import pandas as pd
 import pytest
 import torch
 
-from hwr.data.images import Preprocessing
 from hwr.engine import trainer as trainer_module
 from hwr.engine.checkpoint import load_checkpoint
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import TrainConfig
 from hwr.engine.distributed import World, join_world, leave_world
 from hwr.engine.run import start_run
-from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
+from tests.tiny_runs import tiny_run
 
-TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
 EPOCHS = 2
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,10 +50,7 @@ def train_recording_weights(manifest: Path, out: Path, world: World) -> list[tor
     trainer_module.make_optimizer = recording_optimizer
     try:
         config = TrainConfig(epochs=EPOCHS, batch_size=5, learning_rate=3e-3, seed=4, augment=True)
-        run = RunConfig(
-            DataConfig(train=str(manifest)), network_fields(NetworkConfig(1, **TINY)), Preprocessing(16), config
-        )
-        start_run(run, out, log=lambda _: None, world=world)
+        start_run(tiny_run(manifest, config), out, log=lambda _: None, world=world)
     finally:
         trainer_module.make_optimizer = make_optimizer
     return steps

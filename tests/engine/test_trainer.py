@@ -12,13 +12,13 @@ import torch
 from hwr.data.images import Preprocessing
 from hwr.data.prepare import ctc_frames_needed
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import DataConfig, RunConfig, TrainConfig
 from hwr.engine.run import resume_run, start_run
 from hwr.engine.trainer import make_optimizer
 from hwr.errors import ConfigError, DatasetError, TrainingError
 from hwr.model_file import load_model
-from hwr.network_config import NetworkConfig
 from hwr.synth import generate_dataset
+from tests.tiny_runs import tiny_run
 
 TINY = {"input_block": (2, 2), "hidden_sizes": (2, 8), "subsample_sizes": (8,), "subsample_blocks": ((4, 1),)}
 
@@ -30,13 +30,7 @@ def manifest(tmp_path_factory):
 
 def train(manifest, out, network=TINY, config=None, log=print):
     """A new run of ``network`` on 16-pixel lines."""
-    run = RunConfig(
-        DataConfig(train=str(manifest)),
-        network_fields(NetworkConfig(1, **network)),
-        Preprocessing(height=16),
-        config or TrainConfig(epochs=1, augment=False),
-    )
-    return start_run(run, out, log=log)
+    return start_run(tiny_run(manifest, config or TrainConfig(epochs=1, augment=False), network), out, log=log)
 
 
 def run(manifest, out, epochs, resume=False, **config):

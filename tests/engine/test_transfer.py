@@ -11,16 +11,14 @@ from cli.main import app
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
-from hwr.engine.config import DataConfig, InitConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import InitConfig, RunConfig, TrainConfig, network_fields
 from hwr.engine.run import resume_run, start_run
 from hwr.engine.transfer import fitted_alphabet, init_model, with_alphabet
 from hwr.errors import ConfigError
 from hwr.model_file import Model, load_model
-from hwr.network_config import NetworkConfig
 from hwr.recognizer import line_log_probs
 from hwr.synth import generate_dataset
-
-TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
+from tests.tiny_runs import tiny_run
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +26,9 @@ def base(tmp_path_factory):
     """A trained one-network model file and its training manifest."""
     folder = tmp_path_factory.mktemp("base")
     manifest = generate_dataset(folder / "d", 30, seed=1, valid_fraction=0.2, test_fraction=0.0)
-    run = RunConfig(
-        DataConfig(train=str(manifest)),
-        network_fields(NetworkConfig(1, **TINY)),
-        Preprocessing(16),
-        TrainConfig(epochs=1, augment=False, learning_rate=3e-3),
+    start_run(
+        tiny_run(manifest, TrainConfig(epochs=1, augment=False, learning_rate=3e-3)), folder / "m", log=lambda _: None
     )
-    start_run(run, folder / "m", log=lambda _: None)
     return folder / "m" / "best.safetensors", manifest
 
 
@@ -89,15 +83,8 @@ def test_a_resumed_fine_tuning_run_continues_exactly(base, tmp_path):
 
     def run(out, **training):
         config = TrainConfig(**{"epochs": 2, "augment": True, "learning_rate": 1e-3, **training})
-        start = RunConfig(DataConfig(train=str(other)), training=config, init=InitConfig(str(path), "union"))
-        start = RunConfig.from_dict(  # the network and preprocessing come from the model
-            {
-                **start.to_dict(),
-                "network": network_fields(load_model(path).network.config),
-                "preprocessing": {"height": 16},
-            }
-        )
-        return start_run(start, out, log=lambda _: None)
+        network = network_fields(load_model(path).network.config)  # the network comes from the model
+        return start_run(tiny_run(other, config, network, InitConfig(str(path), "union")), out, log=lambda _: None)
 
     straight = run(tmp_path / "straight")
     assert run(tmp_path / "resumed", max_minutes=1e-9).epoch == 1
@@ -153,7 +140,7 @@ def test_frozen_parts_stay_exactly_as_they_were_for_their_epochs_then_learn(base
         epochs=2, augment=False, learning_rate=3e-3, weight_decay=0.1, freeze=("mdlstm1",), freeze_epochs=1,
         max_minutes=1e-9,  # stop after epoch 1, to look at it
     )  # fmt: skip
-    run = RunConfig(DataConfig(train=str(other)), network, Preprocessing(16), config, InitConfig(str(path), "union"))
+    run = tiny_run(other, config, network, InitConfig(str(path), "union"))
     start_run(run, tmp_path / "m", log=lambda _: None)
     before = load_model(path).network.state_dict()
     after_one = load_model(tmp_path / "m" / "last.safetensors").network.state_dict()
