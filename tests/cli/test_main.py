@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+import torch
 import typer
 from typer.testing import CliRunner
 
@@ -372,3 +373,26 @@ def test_a_network_with_1d_lstm_layers_joins_an_ensemble_as_a_rescoring_group(tm
     with_lm = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model)
     without = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model, "--no-lm")
     assert f"CER: {lm_cer}%" in with_lm.output and f"CER: {greedy_cer}%" in without.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+def test_a_device_that_is_not_there_is_one_line(tmp_path):
+    generate_dataset(tmp_path / "d", 1, seed=0)
+    image = tmp_path / "d" / "images" / "000000.png"
+    result = invoke("transcribe", image, "--device", "cuda")
+    assert result.exit_code == 1
+    assert (
+        result.output == "error: --device cuda: CUDA is not available here "
+        f"(torch {torch.__version__}); use --device cpu\n"
+    )
+    result = invoke("evaluate", tmp_path / "d" / "lines.tsv", "--device", "gpu")
+    assert (
+        result.exit_code == 1
+        and result.output == "error: --device gpu: not a device; choose cpu, cuda, cuda:N or auto\n"
+    )
+
+
+def test_resume_takes_no_options_that_start_a_run(tmp_path):
+    for extra in (["--dump-config"], ["--overwrite"]):
+        result = invoke("train", "-o", tmp_path, "--resume", *extra)
+        assert result.exit_code == 1 and "--resume continues a run as it is" in result.output
