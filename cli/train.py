@@ -66,9 +66,9 @@ PresetChoice = StrEnum("PresetChoice", {name: name for name in PRESETS})  # type
 DEFAULT_PRESET = PresetChoice("hwr")
 
 SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "data": ("data.train", str),
-    "valid": ("data.valid", str),
+    "data": ("data.sources", lambda paths: [{"train": path} for path in paths]),
     "partition": ("data.partition", float),
+    "select_on": ("data.select_on", str),
     "height": ("preprocessing.height", int),
     "scale": ("preprocessing.scale", float),
     "hidden": ("network.hidden_sizes", lambda t: parse_list(t, "--hidden")),
@@ -135,10 +135,10 @@ def given_settings(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]
 def train(
     ctx: typer.Context,
     data: Annotated[
-        str | None,
+        list[str] | None,
         typer.Argument(
-            help="Training lines: a .tsv/.csv manifest (its train and valid splits where it has a "
-            "split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."
+            help="Training lines, one or more data sets: each a .tsv/.csv manifest (its train and valid "
+            "splits where it has a split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."
         ),
     ] = None,
     output: Annotated[
@@ -170,10 +170,16 @@ def train(
     processes: Annotated[
         int, typer.Option(min=1, help="Train in this many processes (one thread each).", rich_help_panel=RUN)
     ] = 1,
-    valid: Annotated[str | None, typer.Option(help="Validation lines (same formats).", rich_help_panel=DATA)] = None,
+    valid: Annotated[
+        str | None, typer.Option(help="Validation lines of a single DATA (same formats).", rich_help_panel=DATA)
+    ] = None,
     partition: Annotated[
         float, typer.Option(help="Without --valid or splits: share of DATA to train on.", rich_help_panel=DATA)
     ] = 0.9,
+    select_on: Annotated[
+        str | None,
+        typer.Option(help="Select the best model on this data set's CER (default: all).", rich_help_panel=DATA),
+    ] = None,
     height: Annotated[
         int, typer.Option(min=8, help="Rows of a normalised line.", rich_help_panel=DATA)
     ] = Preprocessing().height,
@@ -289,6 +295,11 @@ def train(
     for path in config or []:
         changes = merge_settings(changes, read_config_file(path))
     changes = merge_settings(changes, given_settings(ctx, dict(ctx.params)))
+    if valid is not None:
+        sources = changes.get("data", {}).get("sources", [])
+        if len(sources) != 1:
+            fail(f"--valid goes with one data set, not {len(sources)}: give each its valid in a config file")
+        changes["data"]["sources"] = [{**sources[0], "valid": valid}]
     if resume and (dump_config or overwrite or "init" in changes):
         fail("--resume continues a run as it is: it takes no --dump-config, --overwrite, --init or --alphabet")
     base = RunConfig().to_dict()
@@ -302,7 +313,7 @@ def train(
         typer.echo(run.to_toml(), nl=False)
         return
     if run is not None:
-        existing(*(Path(p) if p else None for p in (run.data.train, run.data.valid)))
+        existing(*(Path(p) if p else None for source in run.data.sources for p in (source.train, source.valid)))
     elif not (output / "last.safetensors").is_file():
         fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     torch_device = device_for(device)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hwr.data.readers import read_lines
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig
+from hwr.engine.config import DataConfig, RunConfig, SourceConfig, TrainConfig
 from hwr.engine.run import start_run
 from hwr.engine.trainer import BEST
 from hwr.evaluation import Evaluation, evaluate
@@ -34,7 +34,7 @@ def run_demo(
     # Budgeted in epochs, not minutes, so the result is the same on a slow machine.
     config = TrainConfig(epochs=epochs, patience=epochs, seed=seed)
     log(f"training for {epochs} epochs ...")
-    run = RunConfig(data=DataConfig(train=str(manifest)), training=config)
+    run = RunConfig(data=DataConfig((SourceConfig(str(manifest)),)), training=config)
     start_run(run, workdir / "model", overwrite=True, log=log, progress=progress)
     model = load_model(workdir / "model" / BEST)
     result = evaluate(model, read_lines(manifest, "test"))

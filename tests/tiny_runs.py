@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hwr.data.images import Preprocessing
-from hwr.engine.config import DataConfig, InitConfig, RunConfig, TrainConfig, network_fields
+from hwr.engine.config import DataConfig, InitConfig, RunConfig, SourceConfig, TrainConfig, network_fields
 from hwr.network_config import NetworkConfig
 
 TINY = {"input_block": (2, 2), "hidden_sizes": (2, 6), "subsample_sizes": (6,), "subsample_blocks": ((4, 1),)}
@@ -17,4 +17,6 @@ def tiny_run(
 ) -> RunConfig:
     """A run of ``network`` (NetworkConfig fields; default :data:`TINY`) on ``manifest``'s lines, 16 pixels high."""
     fields = network_fields(NetworkConfig(1, **(network or TINY)))
-    return RunConfig(DataConfig(train=str(manifest)), fields, Preprocessing(16), training, init or InitConfig())
+    return RunConfig(
+        DataConfig((SourceConfig(str(manifest)),)), fields, Preprocessing(16), training, init or InitConfig()
+    )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hwr.data.images import normalize_line, read_gray
+from hwr.data.images import Preprocessing, normalize_line, read_gray
 from hwr.data.readers import LineSet
 from hwr.errors import ImageError, TrainingError
 
@@ -39,14 +39,23 @@ def ctc_frames_needed(labels: list[int]) -> int:
     return len(labels) + sum(a == b for a, b in itertools.pairwise(labels))
 
 
-def prepare(lines: LineSet, model: Model, name: str, log: Callable[[str], None], for_training: bool) -> Prepared:
-    """Read and normalise every line; unreadable images and (for training) unusable labels are skipped."""
+def prepare(
+    lines: LineSet,
+    model: Model,
+    name: str,
+    log: Callable[[str], None],
+    for_training: bool,
+    preprocessing: Preprocessing | None = None,
+) -> Prepared:
+    """Read and normalise every line (by ``preprocessing``, default the model's); unreadable images
+    and (for training) unusable labels are skipped."""
+    preprocessing = preprocessing or model.preprocessing
     prepared = Prepared([], [], [], [])
     problems = list(lines.problems)
     too_long = []
     for line in lines.lines:
         try:
-            image = normalize_line(read_gray(line.image), model.preprocessing)
+            image = normalize_line(read_gray(line.image), preprocessing)
         except ImageError as exc:
             problems.append(f"{exc}, skipped")
             continue

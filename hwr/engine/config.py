@@ -121,19 +121,74 @@ rest (network, data, preprocessing, optimizer, augmentation, seed) define the ru
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    """Where a run's lines come from (see :func:`hwr.data.splits.split_sources`)."""
+class SourceConfig:
+    """One data set of a run: where its lines are, how often they are drawn and at what scale."""
 
-    train: str | None = None
-    """The training lines: a manifest, a folder of image + .gt.txt pairs, or IAM's lines.txt."""
+    train: str
+    """Its lines: a manifest, a folder of image + .gt.txt pairs, or IAM's lines.txt."""
     valid: str | None = None
-    """Validation lines; None: the ``valid`` split of ``train``, or a random partition of it."""
+    """Its validation lines; None: the ``valid`` split of ``train``, or a random partition of it."""
+    name: str | None = None
+    """What logs and ``select_on`` call it; None: the file's stem (with its folder, where two
+    unnamed sources would share a stem)."""
+    weight: float = 1.0
+    """Each epoch draws every line of the set this many times on average (2.5: each twice, and
+    half of them a third time; 0.5: a random half), so a small set can count more."""
+    scale: float | None = None
+    """Its lines' ``preprocessing.scale`` in training, where the set's resolution differs from
+    the run's (a set scanned at another resolution); None: the run's."""
+
+    def __post_init__(self) -> None:
+        if not self.weight > 0:
+            raise ConfigError(f"data source {self.train}: weight must be positive, got {self.weight}")
+        if self.scale is not None and not 0 < self.scale <= 8:
+            raise ConfigError(f"data source {self.train}: scale must be in (0, 8], got {self.scale}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where a run's lines come from: one or more data sets, validated each and together."""
+
+    sources: tuple[SourceConfig, ...] = ()
     partition: float = 0.9
-    """Without ``valid`` or a split column: the fraction of ``train`` to train on."""
+    """A source without ``valid`` or a split column: the fraction of it to train on."""
+    select_on: str | None = None
+    """The source whose validation CER picks the best model; None: all sources' lines together."""
 
     def __post_init__(self) -> None:
         if not 0 < self.partition < 1:
             raise ConfigError(f"partition must be between 0 and 1, got {self.partition}")
+        names = self.names()
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(f"data sources share the name {', '.join(repeated)}; give each its own name")
+        if self.select_on is not None and self.select_on not in names:
+            raise ConfigError(
+                f"select_on {self.select_on!r} is none of the data sources ({', '.join(names) or 'none given'})"
+            )
+
+    def names(self) -> list[str]:
+        """Each source's name (see :attr:`SourceConfig.name`)."""
+        stems = [Path(source.train).stem for source in self.sources if source.name is None]
+        return [
+            source.name or (stem if stems.count(stem) == 1 else f"{Path(source.train).resolve().parent.name}/{stem}")
+            for source, stem in zip(self.sources, [Path(source.train).stem for source in self.sources])
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataConfig:
+        if isinstance(data, dict) and ("train" in data or "valid" in data):  # records of hwr 0.2: one source
+            train, valid = data.get("train"), data.get("valid")
+            rest = {k: v for k, v in data.items() if k not in ("train", "valid")}
+            data = {**rest, "sources": [] if train is None else [{"train": train, "valid": valid}]}
+        values = checked_fields(cls, data, "data")
+        values["sources"] = tuple(
+            SourceConfig(**checked_fields(SourceConfig, source, "data source")) for source in values.get("sources", ())
+        )
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -167,7 +222,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "data": asdict(self.data),
+            "data": self.data.to_dict(),
             "network": dict(self.network),
             "preprocessing": self.preprocessing.to_dict(),
             "training": self.training.to_dict(),
@@ -178,7 +233,7 @@ class RunConfig:
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         values = checked_fields(cls, data, "run")
         return cls(
-            DataConfig(**checked_fields(DataConfig, values.get("data", {}), "data")),
+            DataConfig.from_dict(values.get("data", {})),
             values.get("network", cls().network),
             Preprocessing.from_dict(values.get("preprocessing", {})),
             TrainConfig.from_dict(values.get("training", {})),
@@ -256,7 +311,14 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"no TOML form for {value!r}")
 
 
-def _toml_table(name: str, table: dict[str, Any]) -> str:
-    plain = {k: v for k, v in table.items() if v is not None and not isinstance(v, dict)}
-    text = f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in plain.items()) + "\n"
-    return text + "".join(_toml_table(f"{name}.{k}", v) for k, v in table.items() if isinstance(v, dict))
+def _is_table_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _toml_table(name: str, table: dict[str, Any], header: str = "[{}]") -> str:
+    plain = {k: v for k, v in table.items() if v is not None and not isinstance(v, dict) and not _is_table_list(v)}
+    text = header.format(name) + "\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in plain.items()) + "\n"
+    text += "".join(_toml_table(f"{name}.{k}", v) for k, v in table.items() if isinstance(v, dict))
+    return text + "".join(
+        _toml_table(f"{name}.{k}", item, "[[{}]]") for k, v in table.items() if _is_table_list(v) for item in v
+    )

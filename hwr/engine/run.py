@@ -9,18 +9,17 @@ of :data:`~hwr.engine.config.RESUMABLE` may change, and each change is logged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from hwr.data.alphabet import Alphabet
-from hwr.data.readers import LineSet
-from hwr.data.splits import split_sources
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
-from hwr.engine.config import RESUMABLE, RunConfig, changed_settings, merge_settings
+from hwr.engine.config import RESUMABLE, DataConfig, RunConfig, SourceConfig, changed_settings, merge_settings
 from hwr.engine.distributed import World
+from hwr.engine.sources import Source, read_sources
 from hwr.engine.trainer import BEST, LAST, LOG, PEAK_LR, PLOT, Trainer
 from hwr.engine.transfer import check_shape, fitted_alphabet, init_model, with_alphabet
 from hwr.errors import ConfigError, DatasetError, TrainingError
@@ -46,33 +45,29 @@ def start_run(
     world = world or World()
     log = world.main_only(log)
     out_dir = Path(out_dir)
-    if run.data.train is None:
-        raise ConfigError("no training data: give DATA, or data.train in a config file")
     existing = [name for name in RUN_FILES if (out_dir / name).exists()]
     if existing and not overwrite:
         raise TrainingError(
             f"{out_dir}: already holds a training run ({', '.join(existing)}); continue it with --resume, "
             "replace it with --overwrite, or choose another --output"
         )
-    train_lines, valid_lines = split_sources(
-        Path(run.data.train), _path(run.data.valid), run.data.partition, run.training.seed
-    )
+    sources = read_sources(run.data, run.preprocessing, run.training.seed)
+    train_texts = [line.text for source in sources for line in source.train.lines]
     if world.is_main:
         for name in existing:
             (out_dir / name).unlink(missing_ok=True)
     torch.manual_seed(run.training.seed)
     if run.init.model is None:
-        alphabet = Alphabet.from_texts(line.text for line in train_lines.lines)
+        alphabet = Alphabet.from_texts(train_texts)
         model = Model(MDLSTMNetwork(run.network_config(len(alphabet))), alphabet, run.preprocessing)
     else:
-        model = _from_model(run, train_lines, log)
-    network = model.network
+        model = _from_model(run, train_texts, log)
     log(
-        f"training on {len(train_lines.lines)} lines, validating on {len(valid_lines.lines)}; "
-        f"{len(model.alphabet)} characters, {network.num_parameters():,} weights" + _where(world, device)
+        f"training on {_counts(sources, 'train')}, validating on {_counts(sources, 'valid')}; "
+        f"{len(model.alphabet)} characters, {model.network.num_parameters():,} weights" + _where(world, device)
     )
     trainer = Trainer(model, out_dir, log, world, device)
-    return trainer.fit(train_lines, valid_lines, TrainingState(run), None, progress)
+    return trainer.fit(sources, TrainingState(run), None, progress)
 
 
 def resume_run(
@@ -97,12 +92,13 @@ def resume_run(
         raise TrainingError(f"{checkpoint}: no checkpoint to resume from")
     model, optimizer_state, state = load_checkpoint(checkpoint)
     saved = state.run.to_dict()
+    given = changes.get("data", {}).get("sources")
+    if given is not None and _same_sources(saved["data"]["sources"], DataConfig.from_dict({"sources": given})):
+        changes = {**changes, "data": {k: v for k, v in changes["data"].items() if k != "sources"}}
     run = RunConfig.from_dict(merge_settings(saved, changes))
-    changed = {
-        name: values
-        for name, values in changed_settings(saved, run.to_dict()).items()
-        if not (name in ("data.train", "data.valid") and _same_source(name, *values))
-    }
+    changed = changed_settings(saved, run.to_dict())
+    if not saved["data"]["sources"]:  # hwr 0.1 recorded no data: the sources given are the run's
+        changed.pop("data.sources", None)
     fixed = [name for name in changed if not (name.startswith("training.") and name[len("training.") :] in RESUMABLE)]
     if fixed:
         listing = ", ".join(f"{name} ({_text(changed[name][0])} -> {_text(changed[name][1])})" for name in fixed)
@@ -119,31 +115,30 @@ def resume_run(
         )
     for name, (old, new) in changed.items():
         log(f"resuming with {name} {_text(old)} -> {_text(new)}")
-    if run.data.train is None:
+    if not run.data.sources:
         raise ConfigError(f"{checkpoint}: the run recorded no training data (hwr 0.1); give DATA")
     # The run as it goes on: its new training settings; its data as first spelled (hwr 0.1 recorded none).
-    state.run = replace(run, data=state.run.data if state.run.data.train is not None else run.data)
+    state.run = replace(run, data=state.run.data if state.run.data.sources else run.data)
     if "training.learning_rate" in changed:  # a new peak rate replaces any plateau reductions
         for group in optimizer_state["param_groups"]:
             group[PEAK_LR] = group["lr"] = run.training.learning_rate
-    train_lines, valid_lines = split_sources(
-        Path(run.data.train), _path(run.data.valid), run.data.partition, run.training.seed
-    )
-    unknown = model.alphabet.unknown(line.text for line in train_lines.lines)
-    if unknown:
-        raise DatasetError(
-            f"{run.data.train}: its training lines have characters the run's alphabet lacks "
-            f"({''.join(sorted(unknown))!r}); resume with the run's own data"
-        )
-    return Trainer(model, out_dir, log, world, device).fit(train_lines, valid_lines, state, optimizer_state, progress)
+    sources = read_sources(state.run.data, state.run.preprocessing, run.training.seed)
+    for source, config in zip(sources, state.run.data.sources):
+        unknown = model.alphabet.unknown(line.text for line in source.train.lines)
+        if unknown:
+            raise DatasetError(
+                f"{config.train}: its training lines have characters the run's alphabet lacks "
+                f"({''.join(sorted(unknown))!r}); resume with the run's own data"
+            )
+    return Trainer(model, out_dir, log, world, device).fit(sources, state, optimizer_state, progress)
 
 
-def _from_model(run: RunConfig, train_lines: LineSet, log: Log) -> Model:
+def _from_model(run: RunConfig, train_texts: list[str], log: Log) -> Model:
     """The model ``run.init`` names, checked against the run and fitted to its training lines' alphabet."""
     name = str(run.init.model)
     start = init_model(name)
     check_shape(run, start, name)
-    alphabet = fitted_alphabet(start.alphabet, (line.text for line in train_lines.lines), run.init.alphabet)
+    alphabet = fitted_alphabet(start.alphabet, train_texts, run.init.alphabet)
     kept = sum(c in start.alphabet.characters for c in alphabet.characters)
     log(
         f"starting from {name}: {kept} of its {len(start.alphabet)} characters kept, "
@@ -152,18 +147,32 @@ def _from_model(run: RunConfig, train_lines: LineSet, log: Log) -> Model:
     return with_alphabet(start, alphabet, run.network_config(len(alphabet)), run.training.seed)
 
 
-def _path(text: str | None) -> Path | None:
-    return None if text is None else Path(text)
+def _counts(sources: list[Source], split: str) -> str:
+    """``N lines``, and how many of them each source gives where there are several."""
+    total = sum(len(getattr(source, split).lines) for source in sources)
+    each = ", ".join(f"{source.name} {len(getattr(source, split).lines)}" for source in sources)
+    return f"{total} lines" + (f" ({each})" if len(sources) > 1 else "")
 
 
-def _same_source(name: str, saved: str | None, given: str | None) -> bool:
-    """Whether two spellings of a data path name one source."""
-    if saved is not None and given is not None:
-        return Path(saved).resolve() == Path(given).resolve()
-    return name == "data.train" and saved is None  # checkpoints of hwr 0.1 recorded no data
+def _same_sources(saved: tuple[dict, ...], given: DataConfig) -> bool:
+    """Whether ``--resume`` was given the run's own sources, their paths spelled in any way."""
+
+    def resolved(sources: tuple[dict, ...]) -> list[dict]:
+        return [{**s, **{k: str(Path(s[k]).resolve()) for k in ("train", "valid") if s[k]}} for s in sources]
+
+    return resolved(saved) == resolved(given.to_dict()["sources"])
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, tuple) and all(isinstance(v, dict) for v in value):  # data sources: paths, other settings
+        default = asdict(SourceConfig(""))
+        return (
+            " + ".join(
+                source["train"] + "".join(f" {k}={v}" for k, v in source.items() if k != "train" and v != default[k])
+                for source in value
+            )
+            or "none"
+        )
     return "none" if value is None else str(value)
 
 

@@ -26,11 +26,11 @@ from hwr.atomic import write_bytes_atomically
 from hwr.data.augmentation import augment, augmented_width
 from hwr.data.batching import collate, width_batches
 from hwr.data.prepare import Prepared, prepare
-from hwr.data.readers import LineSet
 from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
 from hwr.engine.distributed import World, peers_alive
 from hwr.engine.plot import plot_history
+from hwr.engine.sources import Source, epoch_sample
 from hwr.errors import ConfigError, TrainingError
 from hwr.metrics import error_rates
 from hwr.model_file import Model, save_model
@@ -101,8 +101,7 @@ class Trainer:
 
     def fit(
         self,
-        train: LineSet,
-        valid: LineSet,
+        sources: list[Source],
         state: TrainingState,
         optimizer_state: dict | None = None,
         progress: Callable[[int, int, int], None] | None = None,
@@ -119,12 +118,20 @@ class Trainer:
             for name in (BEST, LAST, LOG, PLOT):  # half-written files of a killed run
                 for stale in self.out_dir.glob(f".{name}.*.tmp"):
                     stale.unlink(missing_ok=True)
-        train_data = prepare(train, self.model, "train", self.log, for_training=True)
-        valid_data = prepare(valid, self.model, "valid", self.log, for_training=False)
+        several = len(sources) > 1
+        trains, valids = [], []
+        for source in sources:
+            where = f"{source.name} " if several else ""
+            trains.append(prepare(source.train, self.model, f"{where}train", self.log, True, source.preprocessing))
+            valids.append(prepare(source.valid, self.model, f"{where}valid", self.log, False, source.preprocessing))
+        train_data, valid_data = joined(trains), joined(valids)
         unknown = self.model.alphabet.unknown(valid_data.texts)
         if unknown:
             listing = ", ".join(f"{c!r} x{n}" for c, n in unknown.most_common())
             self.log(f"valid: characters not in the alphabet (they count as errors): {listing}")
+        select_on = state.run.data.select_on
+        if several:
+            self.log(f"selecting the best model on the validation CER of {select_on or 'all sources together'}")
         # The prepared lines live as long as the run: frozen, the garbage collector no longer walks them
         # at every full collection, a pause that in a run of several processes stalls them all.
         gc.freeze()
@@ -139,11 +146,11 @@ class Trainer:
         if self.world.size > 1:
             step_network = DistributedDataParallel(
                 step_network,
-                broadcast_buffers=False,
                 bucket_cap_mb=0.25,
                 gradient_as_bucket_view=True,
                 static_graph=True,
             )
+        sizes, weights = [len(t.ids) for t in trains], [source.weight for source in sources]
         while state.epoch < config.epochs:
             if state.epoch - state.best_epoch >= config.patience and state.best_epoch > 0:
                 self.log(f"early stop: no better validation CER for {config.patience} epochs")
@@ -154,9 +161,16 @@ class Trainer:
                 )
                 break
             start = time.perf_counter()
-            loss, bad_steps = self._train_epoch(step_network, train_data, optimizer, config, state.epoch, progress)
+            sample = epoch_sample(sizes, weights, sampling_rng(config.seed, state.epoch))
+            loss, bad_steps = self._train_epoch(
+                step_network, train_data, sample, optimizer, config, state.epoch, progress
+            )
             train_seconds = self.world.from_main(time.perf_counter() - start)
-            rates = error_rates(valid_data.texts, self._transcribe(valid_data.images))
+            texts = self._transcribe(valid_data.images)
+            rates, per_source, first = error_rates(valid_data.texts, texts), {}, 0
+            for source, valid in zip(sources, valids):
+                per_source[source.name] = error_rates(valid.texts, texts[first : first + len(valid.texts)])
+                first += len(valid.texts)
             state.epoch += 1
             state.seconds += self.world.from_main(time.perf_counter() - start)
             state.history.append(
@@ -165,16 +179,19 @@ class Trainer:
                     "train_loss": loss,
                     "valid_cer": rates.cer,
                     "valid_wer": rates.wer,
+                    **({f"valid_cer:{name}": r.cer for name, r in per_source.items()} if several else {}),
+                    **({f"valid_wer:{name}": r.wer for name, r in per_source.items()} if several else {}),
                     "learning_rate": optimizer.param_groups[0]["lr"],
-                    "lines_per_second": len(train_data.ids) / train_seconds,
+                    "lines_per_second": len(sample) / train_seconds,
                     "skipped_steps": bad_steps,
                     "seconds": state.seconds,
                     "processes": self.world.size,
                 }
             )
-            improved = rates.cer < state.best_cer
+            selected = per_source[select_on].cer if select_on else rates.cer
+            improved = selected < state.best_cer
             if improved:
-                state.best_cer, state.best_epoch = rates.cer, state.epoch
+                state.best_cer, state.best_epoch = selected, state.epoch
                 if main:
                     save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
             elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
@@ -188,15 +205,19 @@ class Trainer:
             if main:
                 save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
                 self._write_log(state)
+            each = ", ".join(f"{name} {100 * r.cer:.2f}%" for name, r in per_source.items())
             self.log(
-                f"epoch {state.epoch}: loss {loss:.3f}  valid CER {100 * rates.cer:.2f}%  "
-                f"WER {100 * rates.wer:.2f}%  {len(train_data.ids) / train_seconds:.0f} lines/s"
+                f"epoch {state.epoch}: loss {loss:.3f}  valid CER {100 * rates.cer:.2f}%"
+                + (f" ({each})" if several else "")
+                + f"  WER {100 * rates.wer:.2f}%  {len(sample) / train_seconds:.0f} lines/s"
                 + ("  (best)" if improved else "")
             )
-        for name, data, lines in (("train", train_data, train), ("valid", valid_data, valid)):
-            skipped = len(lines.lines) + len(lines.problems) - len(data.ids)
-            if skipped:
-                self.log(f"{name}: {skipped} lines were skipped (see the warnings at the start)")
+        for source, train, valid in zip(sources, trains, valids):
+            for name, data, lines in (("train", train, source.train), ("valid", valid, source.valid)):
+                skipped = len(lines.lines) + len(lines.problems) - len(data.ids)
+                if skipped:
+                    where = f"{source.name} " if several else ""
+                    self.log(f"{where}{name}: {skipped} lines were skipped (see the warnings at the start)")
         return state
 
     def _transcribe(self, images: list[np.ndarray]) -> list[str]:
@@ -208,22 +229,25 @@ class Trainer:
         self,
         step_network: torch.nn.Module,
         data: Prepared,
+        sample: np.ndarray,
         optimizer: torch.optim.Optimizer,
         config: TrainConfig,
         epoch: int,
         progress: Callable[[int, int, int], None] | None,
     ) -> tuple[float, int]:
-        """One epoch; returns the mean loss per line and the number of skipped steps."""
+        """One epoch over the lines of ``sample``; returns the mean loss per line and the number of
+        skipped steps. Batches hold positions in ``sample``: a line drawn twice is augmented twice."""
         torch.manual_seed(config.seed * 100_003 + epoch + 7_919 * self.world.rank)  # dropout: each rank its own
         network = self.model.network
         network.train()
-        batches = width_batches([im.shape[1] for im in data.images], config.batch_size, rng_of(config.seed, epoch))
+        widths = [data.images[i].shape[1] for i in sample]
+        batches = width_batches(widths, config.batch_size, rng_of(config.seed, epoch))
         totals = torch.zeros(2, dtype=torch.float64)  # loss and lines of the steps taken
         bad_steps, bad_in_a_row = 0, 0
         for done, batch in enumerate(batches, start=1):
             optimizer.zero_grad(set_to_none=True)
             with peers_alive():
-                loss, lines = self._backward(step_network, data, batch, config, epoch)
+                loss, lines = self._backward(step_network, data, sample, batch, config, epoch)
             factor = config.learning_rate_factor(epoch + done / len(batches))
             frozen = epoch < (config.freeze_epochs or config.epochs)
             for group in optimizer.param_groups:
@@ -248,34 +272,44 @@ class Trainer:
         loss_sum, lines = self.world.sum_(totals).tolist()
         return loss_sum / max(lines, 1), bad_steps
 
-    def _share(self, data: Prepared, batch: list[int], config: TrainConfig, epoch: int) -> list[int]:
+    def _share(
+        self, data: Prepared, sample: np.ndarray, batch: list[int], config: TrainConfig, epoch: int
+    ) -> list[int]:
         """This rank's lines of ``batch``: shares of about equal width once augmented (it changes the
         widths by up to ``augmentation.scale``), so no rank waits long for another."""
         if self.world.size == 1:
             return batch
         if config.augment:
             widths = [
-                augmented_width(*data.images[i].shape, config.augmentation, rng_of(config.seed, epoch, i))
-                for i in batch
+                augmented_width(*data.images[sample[k]].shape, config.augmentation, rng_of(config.seed, epoch, k))
+                for k in batch
             ]
         else:
-            widths = [data.images[i].shape[1] for i in batch]
+            widths = [data.images[sample[k]].shape[1] for k in batch]
         return self.world.balanced_share(batch, widths)
 
     def _backward(
-        self, network: torch.nn.Module, data: Prepared, batch: list[int], config: TrainConfig, epoch: int
+        self,
+        network: torch.nn.Module,
+        data: Prepared,
+        sample: np.ndarray,
+        batch: list[int],
+        config: TrainConfig,
+        epoch: int,
     ) -> tuple[float, int]:
         """Gradients of ``batch``'s mean CTC loss per line into the parameters, from this rank's
         share of it (the ranks' parts add up to it); returns the share's summed loss and lines."""
-        share = self._share(data, batch, config, epoch)
+        share = self._share(data, sample, batch, config, epoch)
         # Each rank takes part in every step; one whose share is empty reads a line at weight 0.
         weight = self.world.size / len(batch) if share else 0.0
-        lines = share or batch[:1]
-        images = [data.images[i] for i in lines]
+        positions = share or batch[:1]
+        images = [data.images[sample[k]] for k in positions]
         if config.augment:
-            images = [augment(im, config.augmentation, rng_of(config.seed, epoch, i)) for im, i in zip(images, lines)]
+            images = [
+                augment(im, config.augmentation, rng_of(config.seed, epoch, k)) for im, k in zip(images, positions)
+            ]
         tensor, sizes = collate(images)
-        labels = [data.labels[i] for i in lines]
+        labels = [data.labels[sample[k]] for k in positions]
         log_probs, lengths = network(tensor.to(self.device), sizes.to(self.device))
         loss = F.ctc_loss(
             log_probs,
@@ -295,7 +329,20 @@ class Trainer:
         write_bytes_atomically(self.out_dir / PLOT, plot_history(table))
 
 
+def joined(parts: list[Prepared]) -> Prepared:
+    """The lines of ``parts`` laid end to end."""
+    return Prepared(
+        *(sum((getattr(part, name) for part in parts), []) for name in ("ids", "texts", "images", "labels"))
+    )
+
+
 def rng_of(seed: int, epoch: int, line: int | None = None) -> np.random.Generator:
-    """The random numbers of an epoch's shuffling, or of one line's augmentation in it: drawn by
-    line, not in the order lines are processed, so they do not depend on the processes' shares."""
+    """The random numbers of an epoch's shuffling, or of one line's augmentation in it (``line``: its
+    position in the epoch's sample): drawn by line, not in the order lines are processed, so they
+    do not depend on the processes' shares."""
     return np.random.default_rng([seed, epoch] if line is None else [seed, epoch, line])
+
+
+def sampling_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The random numbers of an epoch's draw from the sources: a stream of its own (a spawn key)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, epoch], spawn_key=(1,)))

@@ -42,7 +42,10 @@ def test_config_files_layer_under_the_options_and_the_dump_is_the_record_in_the_
     assert dumped["network"]["hidden_sizes"] == [2, 6] and dumped["network"]["subsample_sizes"] == [5]
     assert dumped["training"]["epochs"] == 1 and dumped["training"]["learning_rate"] == 0.003
     assert dumped["training"]["augmentation"]["elastic"] == 2.0 and dumped["training"]["augment"] is False
-    assert dumped["data"]["train"] == str(manifest) and dumped["preprocessing"]["height"] == 16
+    assert (
+        dumped["data"]["sources"] == [{"train": str(manifest), "weight": 1.0}]
+        and dumped["preprocessing"]["height"] == 16
+    )
     assert not (tmp_path / "model").exists(), "--dump-config trains nothing"
 
     (tmp_path / "run.toml").write_text(result.output)

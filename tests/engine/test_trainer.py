@@ -12,7 +12,7 @@ import torch
 from hwr.data.images import Preprocessing
 from hwr.data.prepare import ctc_frames_needed
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
-from hwr.engine.config import DataConfig, RunConfig, TrainConfig
+from hwr.engine.config import DataConfig, RunConfig, SourceConfig, TrainConfig
 from hwr.engine.run import resume_run, start_run
 from hwr.engine.trainer import make_optimizer
 from hwr.errors import ConfigError, DatasetError, TrainingError
@@ -37,7 +37,7 @@ def run(manifest, out, epochs, resume=False, **config):
     settings = {"batch_size": 4, "learning_rate": 3e-3, "seed": 7, "augment": False, **config}
     messages: list[str] = []
     if resume:
-        changes = {"data": {"train": str(manifest)}, "training": {"epochs": epochs, **config}}
+        changes = {"data": {"sources": [{"train": str(manifest)}]}, "training": {"epochs": epochs, **config}}
         return resume_run(out, changes, log=messages.append), messages
     return train(manifest, out, config=TrainConfig(epochs=epochs, **settings), log=messages.append), messages
 
@@ -126,7 +126,9 @@ def test_resume_refuses_other_data_and_characters_outside_the_run_alphabet(manif
     for image in (manifest.parent / "images").iterdir():
         (data / "images").mkdir(exist_ok=True)
         (data / "images" / image.name).write_bytes(image.read_bytes())
-    with pytest.raises(ConfigError, match=r"these differ: data\.train \(.*synth.*lines\.tsv -> .*data/lines\.tsv\)"):
+    with pytest.raises(
+        ConfigError, match=r"these differ: data\.sources \([^ ]*synth[^ ]*lines\.tsv -> [^ ]*data/lines\.tsv\)"
+    ):
         run(copy, tmp_path / "m", epochs=2, resume=True)
     # the same manifest, now with a character the run's alphabet lacks
     changed = [
@@ -157,7 +159,12 @@ def test_a_new_run_refuses_a_folder_that_holds_one_unless_told_to_overwrite(mani
         run(manifest, tmp_path, epochs=1, seed=8)
     assert (tmp_path / "best.safetensors").read_bytes() == before
     config = TrainConfig(epochs=1, augment=False, seed=8)
-    start_run(RunConfig(DataConfig(train=str(manifest)), training=config), tmp_path, overwrite=True, log=lambda _: None)
+    start_run(
+        RunConfig(DataConfig((SourceConfig(str(manifest)),)), training=config),
+        tmp_path,
+        overwrite=True,
+        log=lambda _: None,
+    )
     assert (tmp_path / "best.safetensors").read_bytes() != before
 
 
@@ -233,4 +240,4 @@ def test_checkpoints_of_hwr_0_1_read_their_network_and_preprocessing_from_the_mo
     del legacy["run"], legacy["config"]["augment"]
     old = TrainingState.from_dict(legacy, model)
     assert old.run.network == state.run.network and old.run.preprocessing == Preprocessing(height=16)
-    assert old.run.data.train is None and old.config.augment is False
+    assert old.run.data.sources == () and old.config.augment is False

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Trains the base model on the train splits of the shared data sets, in two stages, each resumable
+# (run the script again after an interruption and it goes on where its stage stopped):
+#   1. heldout: Joseph Hooker and Copiste d'un jour, not CREMMA (the transfer experiment's base;
+#      see RESULTS.md);
+#   2. base: started from heldout's best model, on all three, CREMMA drawn twice per epoch.
+# Both select on the valid splits of their sets together; each uses both cores (--processes 2).
+#   datasets/base/train.sh [SHARED_DATASETS] [OUT_DIR]
+# SHARED_DATASETS defaults to ../shared/datasets (beside the checkout).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+shared=${1:-$here/../../../shared/datasets}
+out=${2:-runs/base}
+for set in joseph_hooker_htr copiste_dun_jour cremma_mss19; do
+  if [ ! -f "$shared/$set/lines.tsv" ]; then
+    echo "error: $shared/$set/lines.tsv: not found; give the shared data sets' folder as the first argument" >&2
+    exit 1
+  fi
+done
+mkdir -p "$out"
+shared=$(cd "$shared" && pwd)
+# Hooker's crops are masked with their PAGE-XML polygons (the French sets come masked) and read at
+# 0.74 of their size, where its writing has the French sets' size at their given scale.
+[ -f "$out/masked/lines.tsv" ] || python "$here/../joseph_hooker/mask_lines.py" "$shared/joseph_hooker_htr" "$out/masked"
+sources() {  # NAME:WEIGHT ...: the [[data.sources]] of a run config
+  for item in "$@"; do
+    local name=${item%%:*} weight=${item##*:}
+    case $name in
+      hooker) printf '[[data.sources]]\nname = "hooker"\ntrain = "%s"\nscale = 0.74\n' "$(cd "$out" && pwd)/masked/lines.tsv" ;;
+      copiste) printf '[[data.sources]]\nname = "copiste"\ntrain = "%s"\n' "$shared/copiste_dun_jour/lines.tsv" ;;
+      cremma) printf '[[data.sources]]\nname = "cremma"\ntrain = "%s"\n' "$shared/cremma_mss19/lines.tsv" ;;
+    esac
+    printf 'weight = %s\n\n' "$weight"
+  done
+}
+stage() {  # NAME EPOCHS SOURCES [hwr train options]: train the stage, or go on with it
+  local name=$1 epochs=$2 sources=$3
+  shift 3
+  if [ -f "$out/$name/last.safetensors" ]; then
+    hwr train -o "$out/$name" --resume --processes 2 >> "$out/$name.log" 2>&1
+  else
+    hwr train -o "$out/$name" --config "$here/network.toml" --config "$sources" --epochs "$epochs" \
+      --processes 2 "$@" > "$out/$name.log" 2>&1
+  fi || { echo "error: training $out/$name failed; see $out/$name.log" >&2; return 1; }
+}
+sources hooker:1 copiste:1 > "$out/heldout-sources.toml"
+stage heldout 14 "$out/heldout-sources.toml"
+sources hooker:1 copiste:1 cremma:2 > "$out/base-sources.toml"
+stage base 16 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union
