@@ -16,17 +16,25 @@ would otherwise favour short readings, and the word bonus favours known words
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hwr.data.alphabet import BLANK
 from hwr.decoders.greedy import Decoded
 from hwr.decoders.lexicon import Lexicon
-from hwr.decoders.ngram import END, CharNgram
+from hwr.decoders.ngram import DISCOUNT, END, CharNgram
 from hwr.errors import ConfigError
+from hwr.native import Native
 
 NEG_INF = -math.inf
+_NATIVE = Native(
+    "compiled beam search", Path(__file__).with_name("beam_cpu.cpp"), "hwr_beam_cpu", ["-O3"], [], "the Python one"
+)
+_SEARCHERS: weakref.WeakKeyDictionary[CharNgram, dict[int, tuple[Lexicon | None, Any]]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,44 @@ def beam_decode(
 def beam_search(
     log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings, lexicon: Lexicon | None = None, n: int = 1
 ) -> list[Decoded]:
-    """The ``n`` best labellings (fewer where the beam holds fewer), best first; see :func:`beam_decode`."""
+    """The ``n`` best labellings (fewer where the beam holds fewer), best first; see :func:`beam_decode`.
+    Compiled for float32 frames (what networks give), where it could be built."""
+    searcher = _searcher(lm, lexicon) if log_probs.dtype == np.float32 else None
+    if searcher is None:
+        return reference_beam_search(log_probs, lm, settings, lexicon, n)
+    found = searcher.search(
+        np.ascontiguousarray(log_probs),
+        settings.lm_weight,
+        settings.insertion_bonus,
+        settings.beam_width,
+        settings.prune,
+        settings.word_bonus,
+        n,
+    )
+    return [Decoded(labels, math.exp(ctc / len(log_probs)) if len(log_probs) else 0.0) for labels, ctc in found]
+
+
+def _searcher(lm: CharNgram, lexicon: Lexicon | None) -> Any:
+    """The compiled search over ``lm`` and ``lexicon`` (made once for the pair), or None without the module."""
+    module = _NATIVE.load()
+    if module is None:
+        return None
+    made = _SEARCHERS.setdefault(lm, {})
+    if id(lexicon) not in made:  # the lexicon is kept with it, so its id stays its own
+        contexts, followers, counts = lm.tables()
+        words = [list(word) for word in lexicon.words] if lexicon is not None else []
+        separator = lexicon.separator if lexicon is not None and lexicon.separator is not None else -1
+        searcher = module.Searcher(
+            lm.order, lm.num_symbols, DISCOUNT, contexts, followers, counts, lexicon is not None, words, separator
+        )
+        made[id(lexicon)] = (lexicon, searcher)
+    return made[id(lexicon)][1]
+
+
+def reference_beam_search(
+    log_probs: np.ndarray, lm: CharNgram, settings: BeamSettings, lexicon: Lexicon | None = None, n: int = 1
+) -> list[Decoded]:
+    """:func:`beam_search` in Python: the reference of the compiled search."""
     beams: dict[tuple[int, ...], _Prefix] = {(): _Prefix(blank=0.0)}
     threshold = math.log(settings.prune) if settings.prune > 0 else NEG_INF
 

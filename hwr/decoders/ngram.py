@@ -58,9 +58,18 @@ class CharNgram:
         }
         self._cache: dict[tuple[int, ...], np.ndarray] = {}
 
+    def tables(self) -> tuple[list[list[int]], list[list[int]], list[list[float]]]:
+        """The counts as plain lists (contexts, their followers, their counts), for the compiled search."""
+        contexts = list(self._counts)
+        return (
+            [list(c) for c in contexts],
+            [self._counts[c][0].tolist() for c in contexts],
+            [self._counts[c][1].tolist() for c in contexts],
+        )
+
     def log_probs(self, context: Sequence[int]) -> np.ndarray:
         """Log-probabilities of every symbol after ``context`` (earlier symbols beyond the order are ignored)."""
-        context = tuple(context[len(context) - self.order + 1 :]) if self.order > 1 else ()
+        context = tuple(context[max(0, len(context) - self.order + 1) :]) if self.order > 1 else ()
         if len(context) < self.order - 1:  # a line's start: pad with the start symbol
             context = (END,) * (self.order - 1 - len(context)) + context
         cached = self._cache.get(context)

@@ -44,3 +44,11 @@ def test_longer_context_decides_what_follows():
 def test_symbols_outside_the_model_are_refused():
     with pytest.raises(ValueError, match="symbol 7 outside the model's 5 symbols"):
         CharNgram([[1, 7]], order=2, num_symbols=5)
+
+
+def test_a_line_start_shorter_than_the_context_keeps_all_of_it():
+    # Order 4: after "1 2" at a line's start comes 3; after a "2" elsewhere, 4. A start of two
+    # symbols is read with both (padded with the start symbol), not with its last alone.
+    lm = CharNgram([[1, 2, 3]] + [[4, 4, 2, 4]] * 5, order=4, num_symbols=5)
+    assert np.argmax(lm.log_probs([1, 2])) == 3
+    assert np.array_equal(lm.log_probs([1, 2]), lm.log_probs([0, 1, 2]))
