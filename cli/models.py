@@ -22,10 +22,15 @@ from cli.common import (
 
 @reports_errors
 def lm(
-    data: Annotated[Path, typer.Argument(help="The training lines, as given to hwr train: their texts are counted.")],
+    data: Annotated[
+        list[Path], typer.Argument(help="The training lines, as given to hwr train: their texts are counted.")
+    ],
     model: Annotated[Path, typer.Option("--model", "-m", help="The trained model (best.safetensors).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model with its language model.")],
     valid: Annotated[Path | None, typer.Option(help="Validation lines to tune on, as for hwr train.")] = None,
+    text: Annotated[
+        list[Path] | None, typer.Option(help="A plain-text file to count as well, a text a line (repeatable).")
+    ] = None,
     partition: Annotated[float, typer.Option(help="As for hwr train.")] = 0.9,
     seed: Annotated[int, typer.Option(help="As for hwr train (it picks the partition).")] = 0,
     order: Annotated[int, typer.Option(min=1, help="Characters per n-gram (the context is one fewer).")] = 6,
@@ -40,21 +45,31 @@ def lm(
     threads: Threads = None,
     device: Device = "cpu",
 ) -> None:
-    """Add a character n-gram and known-word bonus from the training texts, tuned on validation CER.
+    """Add a character n-gram and known-word bonus from the training texts (and --text), tuned on validation CER.
 
     --threads N runs the network on N threads and each trial's beam search in N processes.
     """
+    from hwr.data.corpus import read_corpus
+    from hwr.data.readers import LineSet
     from hwr.data.splits import split_sources
     from hwr.decoders.beam import BeamSettings
     from hwr.engine.tune_lm import add_language_model
     from hwr.model_file import provenance, read_model_file, save_model
 
-    existing(data, valid, model)
+    existing(*data, valid, model, *(text or []))
+    if valid is not None and len(data) > 1:
+        fail(f"--valid goes with one data set, not {len(data)}: each set's valid split is used")
     workers = set_threads(threads)
     recognizer, header, _ = read_model_file(model)
     recognizer.network.to(device_for(device))
     recognizer.language_model = None
-    train_lines, valid_lines = split_sources(data, valid, partition, seed)
+    train_lines, valid_lines = LineSet(), LineSet()
+    for source in data:
+        train, valid_part = split_sources(source, valid, partition, seed)
+        train_lines.lines.extend(train.lines)
+        train_lines.problems.extend(train.problems)
+        valid_lines.lines.extend(valid_part.lines)
+    texts = read_corpus(text or [])
     with ProgressBar() as progress:
         tuned, best, greedy = add_language_model(
             recognizer,
@@ -67,6 +82,7 @@ def lm(
             BeamSettings(beam_width=beam_width),
             log=progress.log,
             workers=workers,
+            texts=texts,
         )
     save_model(output, tuned, extra_header=provenance(header))
     typer.echo(

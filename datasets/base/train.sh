@@ -44,6 +44,6 @@ stage() {  # NAME EPOCHS SOURCES [hwr train options]: train the stage, or go on 
   fi || { echo "error: training $out/$name failed; see $out/$name.log" >&2; return 1; }
 }
 sources hooker:1 copiste:1 > "$out/heldout-sources.toml"
-stage heldout 14 "$out/heldout-sources.toml"
+stage heldout 10 "$out/heldout-sources.toml"
 sources hooker:1 copiste:1 cremma:2 > "$out/base-sources.toml"
-stage base 16 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union
+stage base 10 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union

@@ -4,8 +4,8 @@ The n-gram and the lexicon come from the training transcriptions. The search set
 are chosen by validation CER in two steps: the n-gram's weight and the insertion bonus
 over a grid, then the known-word bonus at the best of those (each trial is one beam
 search pass over the validation lines; the network runs only once), so the word bonus
-adds a few trials where a full grid would multiply them. The search is plain Python, so
-``workers`` forked processes share each trial's lines.
+adds a few trials where a full grid would multiply them. ``workers`` forked processes share
+each trial's lines.
 """
 
 from __future__ import annotations
@@ -57,21 +57,25 @@ def add_language_model(
     base: BeamSettings | None = None,
     log: Callable[[str], None] = print,
     workers: int = 1,
+    texts: Sequence[str] = (),
 ) -> tuple[Model, Trial, Trial]:
-    """``model`` with an n-gram and lexicon from ``train``'s texts, tuned on ``valid`` by ``workers`` processes.
+    """``model`` with an n-gram and lexicon from ``train``'s texts and ``texts`` (plain text), tuned on
+    ``valid`` by ``workers`` processes.
 
     Returns the new model, the best trial, and greedy decoding's result (its settings
     are ``base``, default :class:`BeamSettings`'s) for comparison; every trial is logged.
     """
     base = base or BeamSettings()
-    corpus, unusable = [], 0
-    for line in train.lines:
-        if model.alphabet.unknown([line.text]):
-            unusable += 1
-        else:
-            corpus.append(line.text)
-    if unusable:
-        log(f"warning: {unusable} training texts have characters outside the model's alphabet; not counted")
+    corpus: list[str] = []
+    for what, given in (("training texts", [line.text for line in train.lines]), ("lines of --text", texts)):
+        usable = [text for text in given if not model.alphabet.unknown([text])]
+        if len(usable) < len(given):
+            unknown = model.alphabet.unknown(given)
+            log(
+                f"warning: {len(given) - len(usable)} {what} have characters outside the model's alphabet "
+                f"({''.join(sorted(unknown))[:40]!r}); not counted"
+            )
+        corpus.extend(usable)
     if not corpus:
         raise ConfigError("no training text to count the language model on")
     language_model = LanguageModel(corpus, order, model.alphabet, base)

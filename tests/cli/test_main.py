@@ -15,6 +15,7 @@ import hwr.data.readers
 import hwr.shipped
 from cli.main import app
 from hwr.data.images import Preprocessing
+from hwr.data.readers import read_lines
 from hwr.engine.checkpoint import load_checkpoint
 from hwr.errors import DatasetError
 from hwr.model_file import load_model, read_model_file
@@ -289,6 +290,18 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     assert f"CER: {lm_cer}%" in with_lm.output and f"CER: {greedy_cer}%" in without.output
     result = invoke("transcribe", tmp_path / "d" / "images" / "000000.png", "--model", lm_model)
     assert result.exit_code == 0 and len(result.output.splitlines()) == 1
+
+    # A plain-text corpus is counted beside the training texts and stored with them.
+    one, two, three = (line.text for line in read_lines(manifest, split="train").lines[:3])
+    (tmp_path / "a.txt").write_text(f"{one}  {two}\n\n  {two}\n{three} \u2603\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(f"{two}\n", encoding="utf-8")
+    args = ["--model", greedy_model, "--order", 3, "--weights", "0.5", "--bonuses", "1", "--word-bonuses", "0"]
+    result = invoke("lm", manifest, *args, "--text", tmp_path / "a.txt", "--text", tmp_path / "b.txt", "-o", lm_model)
+    assert result.exit_code == 0, result.output
+    assert "1 lines of --text have characters outside the model's alphabet ('\u2603'); not counted" in result.output
+    corpus = load_model(lm_model).language_model.corpus
+    assert corpus[-3:] == (f"{one} {two}", two, two)
+    assert len(corpus) == 30 + 3  # the training lines' texts, then the usable lines of text
 
 
 def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
