@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from hwr.data.readers import LineSet
+from hwr.data.readers import Line, LineSet
 from hwr.metrics import ErrorCounts, line_errors
 from hwr.model_file import Model
 from hwr.recognizer import transcribe_files
@@ -29,11 +30,11 @@ def evaluate(
     model: Model, lines: LineSet, batch_size: int = 16, progress: Callable[[int], None] | None = None
 ) -> Evaluation:
     """Transcribe and score ``lines``; ``progress(1)`` is called as each image is read."""
-    images = list(dict.fromkeys(line.image for line in lines.lines))  # each image read once
-    transcriptions, problems = transcribe_files(model, images, batch_size, progress)
+    items = list(dict.fromkeys(_item(line) for line in lines.lines))  # each image read once
+    transcriptions, problems = transcribe_files(model, items, batch_size, progress)
     rows, totals = [], ErrorCounts()
     for line in lines.lines:
-        result = transcriptions.get(line.image)
+        result = transcriptions.get(_item(line))
         if result is None:
             continue
         counts = line_errors(line.text, result.text)
@@ -54,3 +55,8 @@ def evaluate(
         )
     unknown = model.alphabet.unknown(line.text for line in lines.lines)
     return Evaluation(totals, pd.DataFrame(rows), list(lines.problems) + problems, unknown)
+
+
+def _item(line: Line) -> Line | Path:
+    """What is read for ``line``: its image file, or the line itself where it is cut from a page."""
+    return line if line.polygon is not None else line.image

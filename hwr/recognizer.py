@@ -16,6 +16,7 @@ import torch
 
 from hwr.data.batching import collate, width_batches
 from hwr.data.images import normalize_line, read_gray, to_gray
+from hwr.data.readers import Line, LineImages
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
@@ -77,18 +78,19 @@ within, and memory holds only this many batches of images however many files the
 
 
 def stream_files(
-    model: Model, paths: Sequence[Path], batch_size: int = 16
-) -> Iterator[tuple[Path, Transcription | ImageError]]:
-    """Each path with its transcription, or the error that made it unreadable, in the order of
-    ``paths``, a chunk of batches at a time: results come as they are made."""
+    model: Model, paths: Sequence[Path | Line], batch_size: int = 16
+) -> Iterator[tuple[Path | Line, Transcription | ImageError]]:
+    """Each line file (or line of a page) with its transcription, or the error that made it
+    unreadable, in the order of ``paths``, a chunk of batches at a time: results come as they are made."""
     chunk = batch_size * LINES_PER_CHUNK
+    read = LineImages()
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
         outcomes: list[Transcription | ImageError | None] = [None] * len(part)
         images, readable = [], []
         for k, path in enumerate(part):
             try:
-                images.append(normalize_line(read_gray(path), model.preprocessing))
+                images.append(normalize_line(read(path), model.preprocessing))
                 readable.append(k)
             except ImageError as exc:
                 outcomes[k] = exc
@@ -98,11 +100,11 @@ def stream_files(
 
 
 def transcribe_files(
-    model: Model, paths: Sequence[Path], batch_size: int = 16, progress: Callable[[int], None] | None = None
-) -> tuple[dict[Path, Transcription], list[str]]:
-    """Transcriptions of the readable images among ``paths``, and one message per unreadable one;
-    ``progress(1)`` is called as each image is done."""
-    results: dict[Path, Transcription] = {}
+    model: Model, paths: Sequence[Path | Line], batch_size: int = 16, progress: Callable[[int], None] | None = None
+) -> tuple[dict[Path | Line, Transcription], list[str]]:
+    """Transcriptions of the readable images among ``paths`` (line files, or lines of pages), and one
+    message per unreadable one; ``progress(1)`` is called as each image is done."""
+    results: dict[Path | Line, Transcription] = {}
     problems: list[str] = []
     for path, outcome in stream_files(model, paths, batch_size):
         if isinstance(outcome, ImageError):

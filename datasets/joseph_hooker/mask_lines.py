@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 
 from hwr.data.images import read_gray
-from hwr.data.page_xml import line_polygons, mask_outside
+from hwr.data.layout import mask_outside, read_layout
 from hwr.errors import ImageError, PageXmlError
 
 
@@ -33,15 +34,15 @@ def mask_lines(data: Path, out: Path, split: str | None = None, limit: int | Non
         table = table[table["split"] == split]
     table = table.head(limit) if limit is not None else table
     (out / "lines").mkdir(parents=True, exist_ok=True)
-    pages: dict[str, dict] = {}
+    pages: dict[str, dict[str, np.ndarray]] = {}
     images = []
     for row in table.itertuples(index=False):
         page_xml = data / "page_xml" / f"{row.page}.xml"
         if row.page not in pages:
-            pages[row.page] = line_polygons(page_xml)
+            pages[row.page] = {line.id: line.polygon for line in read_layout(page_xml).lines}
         line_id = row.id.partition("__")[2]  # ids are <page>__<TextLine id>
         if line_id not in pages[row.page]:
-            raise PageXmlError(f"{page_xml}: no TextLine {line_id!r} for line {row.id}")
+            raise PageXmlError(f"{page_xml}: no usable TextLine {line_id!r} for line {row.id}")
         polygon = pages[row.page][line_id] - [int(row.x), int(row.y)]
         image = Path("lines") / f"{row.id}.png"
         if not cv2.imwrite(str(out / image), mask_outside(read_gray(data / row.image), polygon)):

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hwr.data.images import Preprocessing, normalize_line, read_gray
-from hwr.data.readers import LineSet
+from hwr.data.images import Preprocessing, normalize_line
+from hwr.data.readers import LineImages, LineSet
 from hwr.errors import ImageError, TrainingError
 
 if TYPE_CHECKING:
@@ -53,11 +53,12 @@ def prepare(
     prepared = Prepared([], [], [], [])
     problems = list(lines.problems)
     too_long = []
+    read = LineImages()
     for line in lines.lines:
         try:
-            image = normalize_line(read_gray(line.image), preprocessing)
+            image = normalize_line(read(line), preprocessing)
         except ImageError as exc:
-            problems.append(f"{exc}, skipped")
+            problems.append(f"{exc}, skipped" if line.polygon is None else f"{exc}: line {line.id} skipped")
             continue
         labels: list[int] = []
         if for_training:

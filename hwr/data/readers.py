@@ -1,4 +1,5 @@
-"""Line data sets: (image, text) pairs from a manifest, a kraken-style folder or IAM's lines.txt.
+"""Line data sets: (image, text) pairs from a manifest, a kraken-style folder, IAM's lines.txt, or
+the text lines of pages in PAGE-XML or ALTO.
 
 One entry point, :func:`read_lines`, chooses the reader from the path:
 
@@ -8,7 +9,10 @@ One entry point, :func:`read_lines`, chooses the reader from the path:
   ``id`` and ``split`` columns;
 - a folder of ``x.png`` (or .jpg, .tif, ...) + ``x.gt.txt`` pairs (kraken);
 - IAM's ``lines.txt`` (``a01-000u-00 ok 154 ... A|MOVE|to``, images under
-  ``lines/a01/a01-000u/a01-000u-00.png`` beside it or one folder up).
+  ``lines/a01/a01-000u/a01-000u-00.png`` beside it or one folder up);
+- a PAGE-XML or ALTO file, a folder of them, or a glob pattern (``"pages/*.xml"``): each
+  text line with a transcription, cut from its page image by its polygon
+  (:mod:`hwr.data.layout`).
 
 A row that can't be used (missing image, empty text, too few fields) is skipped
 and described in :attr:`LineSet.problems`; only an unreadable source raises.
@@ -22,9 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from hwr.errors import DatasetError
+from hwr.data.images import read_gray
+from hwr.data.layout import cut_line, read_layout
+from hwr.errors import DatasetError, ImageError, PageXmlError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_COLUMNS = ("image", "path", "file", "filename")
@@ -35,8 +42,11 @@ TEXT_COLUMNS = ("text", "transcription", "label")
 class Line:
     id: str
     image: Path
+    """The line's image, or the page image it is cut from (with ``polygon``)."""
     text: str
     split: str | None = None
+    polygon: tuple[tuple[int, int], ...] | None = None
+    """The line's outline on the page ``image`` (x, y pixels), for a line of a page layout."""
 
 
 @dataclass
@@ -52,11 +62,20 @@ class LineSet:
 
 def read_lines(source: str | Path, split: str | None = None) -> LineSet:
     """Read a data set from ``source``; with ``split``, keep only that split of a manifest."""
-    source = Path(source)
-    if source.is_dir():
+    pattern, source = str(source), Path(source)
+    if source.is_dir() and not any(source.glob("*.gt.txt")) and any(source.glob("*.xml")):
+        lines = _read_layouts(sorted(source.glob("*.xml")))
+    elif source.is_dir():
         lines = _read_pairs(source)
+    elif not source.exists() and glob.has_magic(pattern):
+        matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not matches:
+            raise DatasetError(f"{pattern}: pattern matches no files")
+        lines = _read_layouts(matches)
     elif not source.exists():
         raise DatasetError(f"{source}: no such file or folder")
+    elif source.suffix.lower() == ".xml":
+        lines = _read_layouts([source])
     elif source.suffix.lower() in (".tsv", ".csv"):
         lines = _read_manifest(source)
     elif source.name.endswith(".txt"):
@@ -64,7 +83,7 @@ def read_lines(source: str | Path, split: str | None = None) -> LineSet:
     else:
         raise DatasetError(
             f"{source}: unknown data format (expected a .tsv/.csv manifest, a folder of "
-            "image + .gt.txt pairs, or IAM's lines.txt)"
+            "image + .gt.txt pairs, IAM's lines.txt, or PAGE-XML/ALTO files)"
         )
     if split is not None:
         if not any(line.split is not None for line in lines.lines):
@@ -163,6 +182,49 @@ def _read_iam(path: Path) -> LineSet:
         image = root / form.split("-")[0] / form / f"{id_}.png"
         _checked(lines, f"{path}:{number}", id_, image, fields[8].replace("|", " "), None)
     return lines
+
+
+def _read_layouts(paths: Sequence[Path]) -> LineSet:
+    """The transcribed lines of PAGE/ALTO files; a file that is no layout, or a line without text or
+    usable geometry, is skipped and described."""
+    lines = LineSet()
+    for path in paths:
+        try:
+            layout = read_layout(path)
+        except PageXmlError as exc:
+            lines.problems.append(f"{exc}; skipped")
+            continue
+        lines.problems.extend(layout.problems)
+        for line in layout.lines:
+            if line.text is None or not line.text.strip():
+                lines.problems.append(f"{path}: line {line.id!r}: no text, skipped")
+            else:
+                polygon = tuple((int(x), int(y)) for x, y in line.polygon)
+                lines.lines.append(Line(f"{path.stem}__{line.id}", layout.image, line.text, None, polygon))
+    if not lines.lines and not lines.problems:
+        raise DatasetError(f"{', '.join(map(str, paths[:3]))}: no text lines in these layout files")
+    return lines
+
+
+class LineImages:
+    """The 8-bit grayscale image of a line, or of a line file: a page layout's lines are cut from
+    their page, which is read once for the lines that follow each other on it."""
+
+    def __init__(self) -> None:
+        self._page: tuple[Path, np.ndarray | ImageError] | None = None
+
+    def __call__(self, item: Line | Path) -> np.ndarray:
+        if not isinstance(item, Line) or item.polygon is None:
+            return read_gray(item.image if isinstance(item, Line) else item)
+        if self._page is None or self._page[0] != item.image:
+            try:
+                self._page = (item.image, read_gray(item.image))
+            except ImageError as exc:
+                self._page = (item.image, exc)
+        page = self._page[1]
+        if isinstance(page, ImageError):
+            raise page
+        return cut_line(page, np.array(item.polygon, np.int32))
 
 
 def image_paths(inputs: Sequence[str]) -> list[Path]:
