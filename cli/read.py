@@ -31,6 +31,8 @@ class OutputFormat(StrEnum):
     text = "text"
     tsv = "tsv"
     json = "json"
+    page = "page"
+    alto = "alto"
 
 
 def load(model: str | None, use_language_model: bool, device: str, threads: int | None):
@@ -65,23 +67,55 @@ def _tsv_field(text: str) -> str:
 
 @reports_errors
 def transcribe(
-    inputs: Annotated[list[str], typer.Argument(help="Line images, folders of line images, or glob patterns.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Line images, folders or glob patterns of them; or PAGE-XML/ALTO files of pages."),
+    ],
     model: ModelOption = None,
     format: Annotated[
-        OutputFormat,
+        OutputFormat | None,
         typer.Option(
             "--format",
             "-f",
-            help="text (with the path when several images), tsv (image, text, confidence) or json (a list of those).",
+            help="Lines: text (with the path when several), tsv or json. Pages: page, alto, json, tsv or "
+            "text (default: the layout's own format).",
         ),
-    ] = OutputFormat.text,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Lines: write here instead of stdout. Pages: the folder to write into."),
+    ] = None,
+    layout: Annotated[Path | None, typer.Option(help="The PAGE-XML/ALTO layout of the one page image given.")] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Pages: write the readings into the layout files themselves.")
+    ] = False,
+    glyphs: Annotated[bool, typer.Option("--glyphs", help="ALTO: a Glyph per character, with its confidence.")] = False,
     batch_size: BatchSize = 16,
     lm: UseLanguageModel = True,
     threads: Threads = None,
     device: Device = "cpu",
 ) -> None:
-    """Transcribe line images, writing each result as its batch finishes; unreadable images are reported and skipped."""
+    """Transcribe line images, writing each result as its batch finishes; or every line of pages
+    (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
+    pages = layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs)
+    if pages:
+        _transcribe_pages(inputs, layout, model, format, output, in_place, glyphs, batch_size, lm, threads, device)
+    elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
+        fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
+    else:
+        _transcribe_lines(inputs, model, format or OutputFormat.text, output, batch_size, lm, threads, device)
+
+
+def _transcribe_lines(
+    inputs: list[str],
+    model: str | None,
+    format: OutputFormat,
+    output: Path | None,
+    batch_size: int,
+    lm: bool,
+    threads: int | None,
+    device: str,
+) -> None:
     from hwr.data.readers import image_paths
     from hwr.errors import ImageError
     from hwr.recognizer import stream_files
@@ -114,6 +148,62 @@ def transcribe(
     if problems:
         warn(f"{problems} of {len(paths)} images skipped")
         if not written:
+            raise typer.Exit(1)
+
+
+def _transcribe_pages(
+    inputs: list[str],
+    layout: Path | None,
+    model: str | None,
+    format: OutputFormat | None,
+    output: Path | None,
+    in_place: bool,
+    glyphs: bool,
+    batch_size: int,
+    lm: bool,
+    threads: int | None,
+    device: str,
+) -> None:
+    from hwr.atomic import write_bytes_atomically
+    from hwr.data.readers import layout_paths
+    from hwr.errors import ImageError, PageXmlError
+    from hwr.page_output import output_path, render
+    from hwr.pages import read_page
+
+    if layout is not None:
+        if len(inputs) != 1:
+            fail(f"--layout goes with one page image, got {len(inputs)} inputs")
+        existing(layout, Path(inputs[0]))
+        jobs = [(layout, Path(inputs[0]))]
+    else:
+        jobs = [(path, None) for path in layout_paths(inputs)]
+    if in_place and output is not None:
+        fail("--in-place writes into the layout files; leave out --output")
+    recognizer = load(model, lm, device, threads)
+    problems = 0
+    with line_progress(len(jobs)) as advance:
+        for xml, image in jobs:
+            try:
+                reading = read_page(recognizer, xml, image, batch_size)
+            except (PageXmlError, ImageError) as exc:
+                warn(f"warning: {exc}; page skipped")
+                problems += 1
+                advance(1)
+                continue
+            for problem in reading.layout.problems:
+                warn(f"warning: {problem}")
+            chosen = format.value if format is not None else reading.layout.format
+            if in_place and chosen != reading.layout.format:
+                fail(f"--in-place writes {xml} in its own format ({reading.layout.format}), not {chosen}")
+            target = output_path(xml, chosen, output, in_place)
+            if output is not None:
+                output.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomically(target, render(reading, chosen, glyphs))
+            typer.echo(f"{xml}: {len(reading.lines)} lines -> {target}")
+            advance(1)
+    if problems:
+        warn(f"{problems} of {len(jobs)} pages skipped")
+        if problems == len(jobs):
             raise typer.Exit(1)
 
 

@@ -17,13 +17,27 @@ import torch
 from hwr.data.batching import collate, width_batches
 from hwr.data.images import normalize_line, read_gray, to_gray
 from hwr.data.readers import Line, LineImages
+from hwr.decoders.alignment import align
 from hwr.decoders.beam import BeamSettings, beam_decode
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
 from hwr.devices import device_of
-from hwr.ensemble import RescoringEnsemble
+from hwr.ensemble import RescoringEnsemble, networks_of
 from hwr.errors import ImageError
 from hwr.model_file import Model
+
+
+@dataclass(frozen=True)
+class Character:
+    """One character of a reading, placed on the line image as it was read (before normalising)."""
+
+    text: str
+    start: int
+    """First pixel column of the frames it was read from."""
+    end: int
+    """One past the last pixel column before the next character's (the line's last: of its own frames)."""
+    confidence: float
+    """Its highest probability on those frames (see :mod:`hwr.decoders.alignment`)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,8 @@ class Transcription:
     text: str
     confidence: float
     """Per-frame geometric mean of the decoded text's probability (see :mod:`hwr.decoders`)."""
+    characters: tuple[Character, ...] = ()
+    """Each character's place and confidence, where asked for."""
 
 
 @torch.no_grad()
@@ -50,9 +66,12 @@ def line_log_probs(
             yield i, log_probs[..., :length, b, :].numpy()
 
 
-def decode(model: Model, log_probs: np.ndarray, settings: BeamSettings | None = None) -> Transcription:
+def decode(
+    model: Model, log_probs: np.ndarray, settings: BeamSettings | None = None, widths: tuple[int, int] | None = None
+) -> Transcription:
     """One line's text from its log-probabilities ``(frames, classes)``, or ``(groups, frames, classes)``;
-    ``settings`` replace the language model's own search settings (``hwr lm`` tries several)."""
+    ``settings`` replace the language model's own search settings (``hwr lm`` tries several).
+    With the line image's ``widths`` (before normalising, and after), each character is placed on it."""
     lm = model.language_model
     search = (lm.ngram, settings or lm.settings, lm.lexicon) if lm is not None else ()
     if isinstance(model.network, RescoringEnsemble):
@@ -61,14 +80,43 @@ def decode(model: Model, log_probs: np.ndarray, settings: BeamSettings | None = 
         decoded = beam_decode(log_probs, *search)
     else:
         decoded = greedy_decode(torch.from_numpy(log_probs).unsqueeze(1), torch.tensor([len(log_probs)]))[0]
-    return Transcription(model.alphabet.decode(decoded.labels), decoded.confidence)
+    text = model.alphabet.decode(decoded.labels)
+    if widths is None:
+        return Transcription(text, decoded.confidence)
+    return Transcription(text, decoded.confidence, _placed(model, log_probs, decoded.labels, *widths))
 
 
-def transcribe_normalized(model: Model, images: Sequence[np.ndarray], batch_size: int = 16) -> list[Transcription]:
-    """Transcriptions of already normalised images (:func:`hwr.data.images.normalize_line`), in order."""
+def _placed(
+    model: Model, log_probs: np.ndarray, labels: list[int], width: int, normalized: int
+) -> tuple[Character, ...]:
+    """The characters of ``labels`` on a line image ``width`` pixels wide (``normalized`` once
+    normalised), by their frames: frame t read the normalised columns t*r to (t+1)*r, for the
+    network's width reduction r."""
+    network = model.network
+    if isinstance(network, RescoringEnsemble):  # the groups' frames line up: align on their weighted mean
+        log_probs = np.tensordot(np.asarray(network.weights, np.float64), log_probs, axes=1)
+    reduction = networks_of(network)[0].config.width_reduction
+    columns = width / normalized  # original pixels per normalised one
+    spans = align(log_probs, labels)
+    # CTC reads a character in a frame or two of its own: its place runs on to the next one's.
+    ends = [following.first for following in spans[1:]] + [spans[-1].last + 1] if spans else []
+    characters = []
+    for span, end_frame in zip(spans, ends):
+        start = min(width - 1, int(span.first * reduction * columns))
+        end = max(start + 1, min(width, round(end_frame * reduction * columns)))
+        characters.append(Character(model.alphabet.decode([span.label]), start, end, span.confidence))
+    return tuple(characters)
+
+
+def transcribe_normalized(
+    model: Model, images: Sequence[np.ndarray], batch_size: int = 16, widths: Sequence[int] | None = None
+) -> list[Transcription]:
+    """Transcriptions of already normalised images (:func:`hwr.data.images.normalize_line`), in order;
+    with the images' ``widths`` before normalising, their characters placed on them."""
     results: list[Transcription | None] = [None] * len(images)
     for i, log_probs in line_log_probs(model, images, batch_size):
-        results[i] = decode(model, log_probs)
+        placed = (widths[i], images[i].shape[1]) if widths is not None else None
+        results[i] = decode(model, log_probs, widths=placed)
     return results  # type: ignore[return-value]
 
 
@@ -78,23 +126,27 @@ within, and memory holds only this many batches of images however many files the
 
 
 def stream_files(
-    model: Model, paths: Sequence[Path | Line], batch_size: int = 16
+    model: Model, paths: Sequence[Path | Line], batch_size: int = 16, place: bool = False
 ) -> Iterator[tuple[Path | Line, Transcription | ImageError]]:
     """Each line file (or line of a page) with its transcription, or the error that made it
-    unreadable, in the order of ``paths``, a chunk of batches at a time: results come as they are made."""
+    unreadable, in the order of ``paths``, a chunk of batches at a time: results come as they are
+    made. With ``place``, each character is placed on its line image."""
     chunk = batch_size * LINES_PER_CHUNK
     read = LineImages()
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
         outcomes: list[Transcription | ImageError | None] = [None] * len(part)
-        images, readable = [], []
+        images, widths, readable = [], [], []
         for k, path in enumerate(part):
             try:
-                images.append(normalize_line(read(path), model.preprocessing))
+                gray = read(path)
+                images.append(normalize_line(gray, model.preprocessing))
+                widths.append(gray.shape[1])
                 readable.append(k)
             except ImageError as exc:
                 outcomes[k] = exc
-        for k, transcription in zip(readable, transcribe_normalized(model, images, batch_size)):
+        placed = transcribe_normalized(model, images, batch_size, widths if place else None)
+        for k, transcription in zip(readable, placed):
             outcomes[k] = transcription
         yield from zip(part, outcomes)  # type: ignore[misc]
 

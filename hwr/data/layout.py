@@ -18,7 +18,7 @@ from typing import Literal
 import cv2
 import numpy as np
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import parse
+from defusedxml.ElementTree import DefusedXMLParser, parse
 
 from hwr.errors import PageXmlError
 
@@ -29,8 +29,10 @@ MOSTLY_OUTSIDE = 0.5
 """A line whose box lies more than this share outside the page is skipped."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayoutLine:
+    element: ET.Element
+    """The line's element in :attr:`PageLayout.root`."""
     id: str
     polygon: np.ndarray
     """``(N, 2)`` int32 (x, y) page pixels: the line's outline, or its box where the file has none."""
@@ -47,15 +49,20 @@ class PageLayout:
     """The page image, as the file names it (relative to the file's folder) or as given."""
     size: tuple[int, int] | None
     """(width, height) in pixels, where the file says."""
+    root: ET.Element
+    """The parsed file, for writing results back into it."""
     lines: list[LayoutLine] = field(default_factory=list)
     """In reading order."""
     problems: list[str] = field(default_factory=list)
 
 
 def parse_xml(path: Path) -> ET.Element:
-    """The root element of the XML file ``path``, parsed without DTDs or entities."""
+    """The root element of the XML file ``path``, parsed without DTDs or entities; its comments and
+    processing instructions are kept, so that a file written back from it keeps them too."""
     try:
-        return parse(path, forbid_dtd=True).getroot()
+        target = ET.TreeBuilder(insert_comments=True, insert_pis=True)
+        parser = DefusedXMLParser(target=target, forbid_dtd=True)
+        return parse(path, parser=parser, forbid_dtd=True).getroot()
     except OSError as error:
         raise PageXmlError(f"{path}: cannot read it ({error.strerror or error})") from None
     except DefusedXmlException as error:
@@ -137,7 +144,7 @@ def _read_page(path: Path, root: ET.Element, namespace: str) -> PageLayout:
     name = page.get("imageFilename")
     if not name:
         raise PageXmlError(f"{path}: its Page has no imageFilename")
-    layout = PageLayout(path, "page", path.parent / name, _size(page.get("imageWidth"), page.get("imageHeight")))
+    layout = PageLayout(path, "page", path.parent / name, _size(page.get("imageWidth"), page.get("imageHeight")), root)
     regions = {region.get("id"): region for region in page.iter(f"{{{namespace}}}TextRegion")}
     ordered = [regions.pop(ref) for ref in _page_reading_order(page, ns) if ref in regions]
     for region in [*ordered, *regions.values()]:
@@ -150,9 +157,8 @@ def _read_page(path: Path, root: ET.Element, namespace: str) -> PageLayout:
                 continue
             baseline = line.find("p:Baseline", ns)
             text = _page_text(line, ns)
-            layout.lines.append(
-                LayoutLine(line_id, polygon, points(baseline.get("points")) if baseline is not None else None, text)
-            )
+            baseline_points = points(baseline.get("points")) if baseline is not None else None
+            layout.lines.append(LayoutLine(line, line_id, polygon, baseline_points, text))
     return layout
 
 
@@ -192,7 +198,7 @@ def _read_alto(path: Path, root: ET.Element, namespace: str) -> PageLayout:
         raise PageXmlError(f"{path}: no sourceImageInformation/fileName names its page image")
     page = root.find("a:Layout/a:Page", ns)
     size = _size(page.get("WIDTH"), page.get("HEIGHT")) if page is not None else None
-    layout = PageLayout(path, "alto", path.parent / name.strip(), size)
+    layout = PageLayout(path, "alto", path.parent / name.strip(), size, root)
     for line in root.iter(f"{{{namespace}}}TextLine"):
         line_id = line.get("ID") or f"line{len(layout.lines) + 1}"
         shape = line.find("a:Shape/a:Polygon", ns)
@@ -205,7 +211,7 @@ def _read_alto(path: Path, root: ET.Element, namespace: str) -> PageLayout:
         baseline = points(line.get("BASELINE"))  # ALTO v2/v3 may give a single number: no polyline
         strings = [s.get("CONTENT", "") for s in line.iter(f"{{{namespace}}}String")]
         text = " ".join(" ".join(strings).split()) if strings else None
-        layout.lines.append(LayoutLine(line_id, polygon, baseline, text))
+        layout.lines.append(LayoutLine(line, line_id, polygon, baseline, text))
     return layout
 
 

@@ -1,0 +1,95 @@
+"""Transcribing whole pages: every text line of a PAGE-XML or ALTO layout, cut from its page image,
+read, and placed back on the page (characters and words in page pixels).
+
+One page is held at a time, so a folder of pages streams. Writing the readings back into
+the layout's format, or another, is :mod:`hwr.page_output`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hwr.data.images import normalize_line, read_gray
+from hwr.data.layout import LayoutLine, PageLayout, cut_line, read_layout
+from hwr.model_file import Model
+from hwr.recognizer import Character, Transcription, transcribe_normalized
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    box: tuple[int, int, int, int]
+    """(x, y, width, height) in page pixels."""
+    confidence: float
+    """Geometric mean of its characters' confidences."""
+    characters: tuple[Character, ...]
+    """Its characters, their columns in page pixels."""
+
+
+@dataclass(frozen=True)
+class LineReading:
+    line: LayoutLine
+    transcription: Transcription
+    """Its characters' columns in page pixels."""
+    words: tuple[Word, ...]
+
+
+@dataclass
+class PageReading:
+    layout: PageLayout
+    size: tuple[int, int]
+    """(width, height) of the page image."""
+    lines: list[LineReading]
+
+
+def read_page(model: Model, xml: str | Path, image: str | Path | None = None, batch_size: int = 16) -> PageReading:
+    """Every line of the layout ``xml`` (its page image, or ``image``) read by ``model``; raises
+    :class:`~hwr.errors.PageXmlError` or :class:`~hwr.errors.ImageError` naming the file."""
+    layout = read_layout(xml, image)
+    page = read_gray(layout.image)
+    crops = [_crop(page, line.polygon) for line in layout.lines]
+    images = [normalize_line(cut, model.preprocessing) for cut, *_ in crops]
+    transcriptions = transcribe_normalized(model, images, batch_size, [cut.shape[1] for cut, *_ in crops])
+    lines = [
+        _on_page(line, transcription, *crop) for line, transcription, crop in zip(layout.lines, transcriptions, crops)
+    ]
+    return PageReading(layout, (page.shape[1], page.shape[0]), lines)
+
+
+def _crop(page: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """The cut line, its top-left corner on the page, and its polygon's mask on it."""
+    cut = cut_line(page, polygon)
+    x0, y0 = (int(v) for v in np.maximum(polygon.min(axis=0), 0))
+    inside = np.zeros(cut.shape, np.uint8)
+    cv2.fillPoly(inside, [(polygon - [x0, y0]).astype(np.int32)], 1)
+    return cut, x0, y0, inside
+
+
+def _on_page(
+    line: LayoutLine, transcription: Transcription, cut: np.ndarray, x0: int, y0: int, inside: np.ndarray
+) -> LineReading:
+    """The reading with its characters moved onto the page, and grouped into words with boxes."""
+    characters = tuple(Character(c.text, c.start + x0, c.end + x0, c.confidence) for c in transcription.characters)
+    words, current = [], []
+    for character in (*characters, None):
+        if character is not None and not character.text.isspace():
+            current.append(character)
+        elif current:
+            words.append(_word(current, x0, y0, inside))
+            current = []
+    placed = Transcription(transcription.text, transcription.confidence, characters)
+    return LineReading(line, placed, tuple(words))
+
+
+def _word(characters: list[Character], x0: int, y0: int, inside: np.ndarray) -> Word:
+    """A word over its characters' columns, as high as the line's polygon is there."""
+    left, right = characters[0].start, characters[-1].end
+    rows = np.flatnonzero(inside[:, max(0, left - x0) : max(left - x0 + 1, right - x0)].any(axis=1))
+    top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, inside.shape[0])
+    confidence = float(np.exp(np.mean(np.log([max(c.confidence, 1e-12) for c in characters]))))
+    text = "".join(c.text for c in characters)
+    return Word(text, (left, y0 + top, right - left, bottom - top), confidence, tuple(characters))

@@ -1,0 +1,175 @@
+"""Pages in, pages out: layouts read, lines cut and read, readings written back or converted."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from cli.main import app
+from hwr.data.alphabet import Alphabet
+from hwr.data.images import Preprocessing
+from hwr.data.layout import read_layout
+from hwr.data.readers import read_lines
+from hwr.model_file import Model, save_model
+from hwr.network import MDLSTMNetwork
+from hwr.network_config import NetworkConfig
+from hwr.page_output import output_path, render
+from hwr.pages import read_page
+from tests.synthetic_pages import synthetic_pages
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared/datasets/page_samples"
+needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared page samples are not on this machine")
+REPLACED = {"page": ("TextEquiv", "Word", "Glyph"), "alto": ("String", "SP", "HYP")}
+
+
+def reading_model(texts: list[str]) -> Model:
+    """A random network that reads something on every line (its output rows scaled up)."""
+    torch.manual_seed(0)
+    alphabet = Alphabet.from_texts(texts)
+    network = MDLSTMNetwork(
+        NetworkConfig(
+            len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,), subsample_blocks=((4, 1),)
+        )
+    )
+    with torch.no_grad():
+        network.output.weight.mul_(20)
+        network.output.bias[0] = -5  # fewer blanks: every line reads some characters
+    return Model(network.eval(), alphabet, Preprocessing(height=24))
+
+
+@pytest.fixture(scope="module", params=["page", "alto"])
+def pages(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    layouts = synthetic_pages(folder, pages=2, lines_per_page=3, format=request.param)
+    return request.param, layouts
+
+
+def without_readings(root: ET.Element, format: str) -> str:
+    """The file's canonical form without the elements a reading replaces."""
+    for line in [e for e in root.iter() if isinstance(e.tag, str) and e.tag.endswith("TextLine")]:
+        for child in list(line):
+            if child.tag.rpartition("}")[2] in REPLACED[format]:
+                line.remove(child)
+    return ET.canonicalize(ET.tostring(root, encoding="unicode"), strip_text=True)
+
+
+def test_lines_cut_read_and_written_back_read_back_the_same(pages, tmp_path):
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    for layout in layouts:
+        reading = read_page(model, layout)
+        assert len(reading.lines) == 3 and all(line.transcription.text for line in reading.lines)
+        for target in ("page", "alto"):
+            written = tmp_path / f"{layout.stem}.{target}.xml"
+            written.write_bytes(render(read_page(model, layout), target))
+            again = read_layout(written)
+            assert again.format == target and again.image.name == layout.with_suffix(".png").name
+            assert [line.id for line in again.lines] == ["l1", "l2", "l3"]
+            assert [line.text for line in again.lines] == [line.transcription.text for line in reading.lines]
+            assert all((a.polygon == b.line.polygon).all() for a, b in zip(again.lines, reading.lines))
+
+
+def test_a_layout_written_back_keeps_everything_else_as_it_was(pages, tmp_path):
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    written = tmp_path / "out.xml"
+    written.write_bytes(render(read_page(model, layouts[0]), format))
+    assert b"<!-- a synthetic page -->" in written.read_bytes()
+    original = ET.parse(layouts[0]).getroot()
+    assert without_readings(ET.parse(written).getroot(), format) == without_readings(original, format)
+
+
+@needs_samples
+@pytest.mark.parametrize(
+    "name",
+    ["timeuscorpus/IMG_20190620_122552.page.xml", "timeuscorpus/IMG_20190620_122552.alto.xml", "cremma_mss19/f53.xml"],
+)
+def test_real_layouts_written_back_keep_everything_else(name, tmp_path):
+    layout = read_layout(SAMPLES / name)
+    model = reading_model([line.text or "" for line in layout.lines])
+    reading = read_page(model, SAMPLES / name)
+    written = tmp_path / "out.xml"
+    written.write_bytes(render(reading, reading.layout.format, glyphs=True))
+    original = ET.parse(SAMPLES / name).getroot()
+    assert without_readings(ET.parse(written).getroot(), layout.format) == without_readings(original, layout.format)
+    assert [line.text for line in read_layout(written).lines] == [line.transcription.text for line in reading.lines]
+
+
+def test_words_and_characters_lie_on_their_line(pages):
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    for line in read_page(model, layouts[0]).lines:
+        (x0, y0), (x1, y1) = line.line.polygon.min(axis=0), line.line.polygon.max(axis=0)
+        characters = line.transcription.characters
+        assert "".join(c.text for c in characters) == line.transcription.text
+        assert all(x0 <= c.start < c.end <= x1 + 1 for c in characters)
+        assert [c.start for c in characters] == sorted(c.start for c in characters)
+        assert " ".join(w.text for w in line.words) == " ".join(line.transcription.text.split())
+        for word in line.words:
+            x, y, w, h = word.box
+            assert x0 <= x and x + w <= x1 + 1 and y0 <= y and y + h <= y1 + 1 and 0 <= word.confidence <= 1
+
+
+def test_other_formats_and_where_they_go(pages, tmp_path):
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    reading = read_page(model, layouts[0])
+    data = json.loads(render(reading, "json"))
+    assert [line["text"] for line in data["lines"]] == [line.transcription.text for line in reading.lines]
+    assert data["lines"][0]["characters"][0].keys() == {"text", "x", "width", "confidence"}
+    assert render(reading, "text").decode().splitlines() == [line.transcription.text for line in reading.lines]
+    assert render(reading, "tsv").decode().splitlines()[0] == "id\ttext\tconfidence"
+    assert output_path(Path("a/p.xml"), "alto") == Path("a/p.hwr.xml")
+    assert output_path(Path("a/p.xml"), "json", Path("out")) == Path("out/p.json")
+    assert output_path(Path("a/p.xml"), "page", in_place=True) == Path("a/p.xml")
+
+
+def test_hwr_transcribe_writes_pages_beside_them_into_a_folder_or_in_place(pages, tmp_path):
+    format, layouts = pages
+    model = tmp_path / "m.safetensors"
+    save_model(model, reading_model([line.text for line in read_lines(layouts[0].parent).lines]))
+    runner = CliRunner()
+    result = runner.invoke(app, ["transcribe", *map(str, layouts), "-m", str(model), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["page0.xml", "page1.xml"]
+    assert read_layout(tmp_path / "out/page0.xml").format == format
+    result = runner.invoke(app, ["transcribe", str(layouts[0]), "-m", str(model), "-f", "json"])
+    assert result.exit_code == 0 and layouts[0].with_name("page0.hwr.json").is_file()
+    image = layouts[0].with_suffix(".png")
+    result = runner.invoke(app, ["transcribe", str(image), "--layout", str(layouts[0]), "-m", str(model), "-f", "text"])
+    assert result.exit_code == 0 and layouts[0].with_name("page0.hwr.txt").is_file()
+    before = layouts[1].read_bytes()
+    result = runner.invoke(app, ["transcribe", str(layouts[1]), "-m", str(model), "--in-place", "-f", "json"])
+    assert result.exit_code == 1 and "--in-place writes" in result.output and layouts[1].read_bytes() == before
+    result = runner.invoke(app, ["transcribe", str(image), "-m", str(model), "--glyphs"])
+    assert result.exit_code == 1 and "are for pages" in result.output
+
+
+def test_training_and_evaluating_on_folders_of_pages(pages, tmp_path):
+    format, layouts = pages
+    folder = layouts[0].parent
+    runner = CliRunner()
+    tiny = [
+        "--height",
+        "16",
+        "--input-block",
+        "2x2",
+        "--subsample-blocks",
+        "4x1",
+        "--hidden",
+        "2,6",
+        "--subsample",
+        "6",
+    ]
+    args = ["train", str(folder), "-o", str(tmp_path / "m"), "--epochs", "1", "--threads", "1", "--partition", "0.5"]
+    result = runner.invoke(app, [*args, *tiny])
+    assert result.exit_code == 0, result.output
+    assert "training on 3 lines, validating on 3" in result.output
+    result = runner.invoke(app, ["evaluate", str(folder), "-m", str(tmp_path / "m/best.safetensors")])
+    assert result.exit_code == 0, result.output
+    assert "lines: 6 evaluated, 0 skipped" in result.output and "CER:" in result.output
