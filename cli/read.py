@@ -90,6 +90,9 @@ def transcribe(
         bool, typer.Option("--in-place", help="Pages: write the readings into the layout files themselves.")
     ] = False,
     glyphs: Annotated[bool, typer.Option("--glyphs", help="ALTO: a Glyph per character, with its confidence.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Lines: skip an image that looks like a page, rather than warn.")
+    ] = False,
     batch_size: BatchSize = 16,
     lm: UseLanguageModel = True,
     threads: Threads = None,
@@ -103,7 +106,7 @@ def transcribe(
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
     else:
-        _transcribe_lines(inputs, model, format or OutputFormat.text, output, batch_size, lm, threads, device)
+        _transcribe_lines(inputs, model, format or OutputFormat.text, output, strict, batch_size, lm, threads, device)
 
 
 def _transcribe_lines(
@@ -111,6 +114,7 @@ def _transcribe_lines(
     model: str | None,
     format: OutputFormat,
     output: Path | None,
+    strict: bool,
     batch_size: int,
     lm: bool,
     threads: int | None,
@@ -123,19 +127,31 @@ def _transcribe_lines(
     paths = image_paths(inputs)
     recognizer = load(model, lm, device, threads)
     problems, written = 0, 0
+
+    def page_guard(message: str) -> None:
+        if strict:
+            raise ImageError(message)
+        warn(f"warning: {message}")
+
     with output_stream(output) as stream, line_progress(len(paths)) as advance:
         if format is OutputFormat.tsv:
             stream.write("image\ttext\tconfidence\n")
         elif format is OutputFormat.json:
             stream.write("[")
-        for path, result in stream_files(recognizer, paths, batch_size):
+        placed = format is OutputFormat.json
+        for path, result in stream_files(recognizer, paths, batch_size, placed, page_guard):
             advance(1)
             if isinstance(result, ImageError):
                 warn(f"warning: {result}, skipped")
                 problems += 1
                 continue
             if format is OutputFormat.json:
-                row = {"image": str(path), "text": result.text, "confidence": round(result.confidence, 4)}
+                row = {
+                    "image": str(path),
+                    "text": result.text,
+                    "confidence": round(result.confidence, 4),
+                    "characters": [character.to_dict() for character in result.characters],
+                }
                 stream.write(("," if written else "") + "\n" + json.dumps(row, ensure_ascii=False))
             elif format is OutputFormat.tsv:
                 stream.write(f"{_tsv_field(str(path))}\t{_tsv_field(result.text)}\t{result.confidence:.4f}\n")

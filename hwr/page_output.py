@@ -72,12 +72,6 @@ def _one_line(text: str) -> str:
 
 
 def _as_json(reading: PageReading) -> dict:
-    def characters(chars):
-        return [
-            {"text": c.text, "x": c.start, "width": c.end - c.start, "confidence": round(c.confidence, 4)}
-            for c in chars
-        ]
-
     return {
         "layout": str(reading.layout.path),
         "image": str(reading.layout.image),
@@ -90,7 +84,7 @@ def _as_json(reading: PageReading) -> dict:
                 "words": [
                     {"text": w.text, "box": list(w.box), "confidence": round(w.confidence, 4)} for w in line.words
                 ],
-                "characters": characters(line.transcription.characters),
+                "characters": [character.to_dict() for character in line.transcription.characters],
             }
             for line in reading.lines
         ],

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from hwr.data.batching import collate, width_batches
-from hwr.data.images import normalize_line, read_gray, to_gray
+from hwr.data.images import looks_like_a_page, normalize_line, read_gray, to_gray
 from hwr.data.readers import Line, LineImages
 from hwr.decoders.alignment import align
 from hwr.decoders.beam import BeamSettings, beam_decode
@@ -38,6 +38,15 @@ class Character:
     """One past the last pixel column before the next character's (the line's last: of its own frames)."""
     confidence: float
     """Its highest probability on those frames (see :mod:`hwr.decoders.alignment`)."""
+
+    def to_dict(self) -> dict[str, str | int | float]:
+        """As JSON output gives it: its text, first column, width and confidence."""
+        return {
+            "text": self.text,
+            "x": self.start,
+            "width": self.end - self.start,
+            "confidence": round(self.confidence, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -126,11 +135,16 @@ within, and memory holds only this many batches of images however many files the
 
 
 def stream_files(
-    model: Model, paths: Sequence[Path | Line], batch_size: int = 16, place: bool = False
+    model: Model,
+    paths: Sequence[Path | Line],
+    batch_size: int = 16,
+    place: bool = False,
+    page_guard: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[Path | Line, Transcription | ImageError]]:
     """Each line file (or line of a page) with its transcription, or the error that made it
     unreadable, in the order of ``paths``, a chunk of batches at a time: results come as they are
-    made. With ``place``, each character is placed on its line image."""
+    made. With ``place``, each character is placed on its line image. With ``page_guard``, an
+    image that looks like a page is told to it (which may raise ImageError to skip the image)."""
     chunk = batch_size * LINES_PER_CHUNK
     read = LineImages()
     for start in range(0, len(paths), chunk):
@@ -140,6 +154,11 @@ def stream_files(
         for k, path in enumerate(part):
             try:
                 gray = read(path)
+                if page_guard is not None and looks_like_a_page(gray, model.preprocessing):
+                    page_guard(
+                        f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels looks like a page, not a line: hwr reads "
+                        "lines; give the page's PAGE-XML/ALTO layout (hwr transcribe page.xml, or IMAGE --layout page.xml)"
+                    )
                 images.append(normalize_line(gray, model.preprocessing))
                 widths.append(gray.shape[1])
                 readable.append(k)

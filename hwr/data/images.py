@@ -168,3 +168,16 @@ def _ink_band(image: np.ndarray, height: int) -> np.ndarray:
     src = image[max(top, 0) : top + height]
     out[max(-top, 0) : max(-top, 0) + len(src)] = src
     return out
+
+
+PAGE_LINES = 3
+"""An image as high as this many normalised lines (at a fixed scale) is taken for a page."""
+
+
+def looks_like_a_page(gray: np.ndarray, preprocessing: Preprocessing) -> bool:
+    """Whether an image given as a line is more likely a page or a block of lines: higher than wide,
+    or (where the model reads at a fixed scale) higher than :data:`PAGE_LINES` of its lines."""
+    height, width = gray.shape[:2]
+    if height > width:
+        return True
+    return preprocessing.scale is not None and height * preprocessing.scale > PAGE_LINES * preprocessing.height

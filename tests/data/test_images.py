@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hwr.data.images import Preprocessing, normalize_line, read_gray
+from hwr.data.images import Preprocessing, looks_like_a_page, normalize_line, read_gray
 from hwr.errors import ImageError
 
 
@@ -107,3 +107,12 @@ def test_truncated_and_tiny_images(tmp_path):
     cv2.imwrite(str(tmp_path / "dot.png"), np.zeros((1, 1), np.uint8))
     with pytest.raises(ImageError, match=r"dot\.png: image too small \(1x1"):
         read_gray(tmp_path / "dot.png")
+
+
+def test_an_image_higher_than_wide_or_than_three_lines_looks_like_a_page():
+    line, block, tall = np.zeros((100, 1500), np.uint8), np.zeros((400, 1500), np.uint8), np.zeros((900, 800), np.uint8)
+    assert not looks_like_a_page(line, Preprocessing(96)) and not looks_like_a_page(block, Preprocessing(96))
+    assert looks_like_a_page(tall, Preprocessing(96))
+    assert looks_like_a_page(block, Preprocessing(96, scale=0.74)) and not looks_like_a_page(
+        line, Preprocessing(96, 0.74)
+    )
