@@ -15,6 +15,7 @@ import numpy as np
 
 from hwr.data.images import normalize_line, read_gray
 from hwr.data.layout import LayoutLine, PageLayout, cut_line, read_layout
+from hwr.errors import ImageError
 from hwr.model_file import Model
 from hwr.recognizer import Character, Transcription, transcribe_normalized
 
@@ -50,7 +51,10 @@ def read_page(model: Model, xml: str | Path, image: str | Path | None = None, ba
     """Every line of the layout ``xml`` (its page image, or ``image``) read by ``model``; raises
     :class:`~hwr.errors.PageXmlError` or :class:`~hwr.errors.ImageError` naming the file."""
     layout = read_layout(xml, image)
-    page = read_gray(layout.image)
+    try:
+        page = read_gray(layout.image)
+    except ImageError as exc:
+        raise ImageError(f"{layout.path}: its page image: {exc}") from None
     crops = [_crop(page, line.polygon) for line in layout.lines]
     images = [normalize_line(cut, model.preprocessing) for cut, *_ in crops]
     transcriptions = transcribe_normalized(model, images, batch_size, [cut.shape[1] for cut, *_ in crops])

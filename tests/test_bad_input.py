@@ -206,3 +206,77 @@ def test_broken_manifests_through_train_and_evaluate(setting, tmp_path):
         else:
             for result in (evaluated, trained):
                 assert result.exit_code == 1 and name in result.output and result.output.startswith("error: ")
+
+
+def bad_layouts(good: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Name -> (content, what happens: ``page`` skipped, ``line`` l1 skipped, or ``read``) of broken
+    PAGE-XML and ALTO files, made from a good file of each format."""
+    rng = np.random.default_rng(2)
+    layouts: dict[str, tuple[str, str]] = {}
+    for form, text in good.items():
+        for k in range(1, 11):
+            layouts[f"cut_{k}_{form}.xml"] = (text[: len(text) * k // 11], "page")
+        first_points = "points" if form == "page" else "POINTS"
+        start = text.index(f'{first_points}="', text.index("l1")) + len(first_points) + 2
+        end = text.index('"', start)
+        line_points = text[start:end]
+        two = " ".join(line_points.replace(",", " ").split()[:4])
+        two = two if form == "alto" else ",".join(two.split(" ", 1)[:1]) + " " + ",".join(two.split(" ")[2:4])
+        image = "page0.png"
+        layouts |= {
+            f"empty_{form}.xml": ("", "page"),
+            f"binary_{form}.xml": (bytes(rng.integers(0, 256, 300, dtype=np.uint8)).decode("latin-1"), "page"),
+            f"laughs_{form}.xml": (
+                '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+                '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>' + text[text.index("<", 5) :].replace("l1", "&c;", 1),
+                "page",
+            ),
+            f"external_{form}.xml": (
+                '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                + text[text.index("<", 5) :].replace("l1", "&x;", 1),
+                "page",
+            ),
+            f"namespace_{form}.xml": (text.replace("2019-07-15", "1999-01-01").replace("ns-v4#", "ns-v9#"), "page"),
+            f"html_{form}.xml": ("<html><body>not a layout</body></html>", "page"),
+            f"no_image_{form}.xml": (text.replace(image, "missing.png"), "page"),
+            f"bad_image_{form}.xml": (text.replace(image, "broken.png"), "page"),
+            f"two_points_{form}.xml": (text[:start] + two + text[end:], "line"),
+            f"garbage_points_{form}.xml": (text[:start] + "a,b c,d e,f" + text[end:], "line"),
+            f"outside_{form}.xml": (text[:start] + "9000,9000 9900,9000 9900,9900" + text[end:], "line"),
+            f"no_lines_{form}.xml": (text[: text.index("<TextLine")] + text[text.rindex("</TextLine>") + 11 :], "read"),
+        }
+    layouts["mm10_alto.xml"] = (good["alto"].replace(">pixel<", ">mm10<"), "page")
+    layouts["no_filename_page.xml"] = (good["page"].replace('imageFilename="page0.png"', ""), "page")
+    return layouts
+
+
+@pytest.mark.parametrize("form", ["page", "alto"])
+def test_bad_layout_files_through_transcribe_evaluate_and_train(setting, tmp_path, form):
+    from tests.synthetic_pages import synthetic_pages
+
+    _, _, model = setting
+    folder = tmp_path / form
+    good_pages = synthetic_pages(folder, 12, 4, form)  # most lines are good: training goes on
+    good = {f: synthetic_pages(tmp_path / f"one_{f}", 1, 3, f)[0].read_text(encoding="utf-8") for f in ("page", "alto")}
+    layouts = {name: value for name, value in bad_layouts(good).items() if form in name}
+    assert len(layouts) >= 20 and len(good_pages) == 12  # as many of the other format: over 40 bad files in all
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    for name, (content, _) in layouts.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    for name, (_, outcome) in layouts.items():
+        result = invoke("transcribe", folder / name, "--model", model, "-f", "json")
+        if outcome == "page":
+            assert result.exit_code == 1 and f"warning: {folder / name}" in result.output, (name, result.output)
+            assert "page skipped" in result.output and "1 of 1 pages skipped" in result.output
+        else:
+            assert result.exit_code == 0, (name, result.output)
+        if outcome == "line":
+            assert f"warning: {folder / name}: line 'l1':" in result.output, name
+    # A folder of them, the good page among them: each bad one is named, the good lines are used.
+    evaluated = invoke("evaluate", folder, "--model", model)
+    assert evaluated.exit_code == 0 and "CER:" in evaluated.output, evaluated.output
+    trained = invoke("train", folder, "-o", tmp_path / f"run_{form}", "--partition", "0.8", *TINY_ARGS)
+    assert trained.exit_code == 0, trained.output
+    for name, (_, outcome) in layouts.items():
+        if outcome != "read":
+            assert name in evaluated.output and name in trained.output, name

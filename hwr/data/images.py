@@ -76,6 +76,15 @@ def _declared_size(data: np.ndarray) -> tuple[int, int] | None:
             return None
 
 
+def image_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from the header of the image file at ``path``, without decoding its pixels;
+    None where it is missing or no image."""
+    try:
+        return _declared_size(np.fromfile(path, dtype=np.uint8, count=1 << 16))
+    except (OSError, ValueError):
+        return None
+
+
 def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, TIFF, ...) to 8-bit grayscale; see :func:`read_gray`.
 

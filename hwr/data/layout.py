@@ -23,7 +23,9 @@ from defusedxml.ElementTree import DefusedXMLParser, parse
 from hwr.errors import PageXmlError
 
 Format = Literal["page", "alto"]
-PAGE_NAMESPACE = re.compile(r"^http://schema\.primaresearch\.org/PAGE/gts/pagecontent/\d{4}-\d{2}-\d{2}$")
+PAGE_VERSIONS = ("2010-03-19", "2013-07-15", "2016-07-15", "2017-07-15", "2018-07-15", "2019-07-15")
+"""PAGE schemas whose text lines are read alike (2013 and 2019 are the ones in use)."""
+PAGE_NAMESPACE = re.compile(rf"^http://schema\.primaresearch\.org/PAGE/gts/pagecontent/({'|'.join(PAGE_VERSIONS)})$")
 ALTO_NAMESPACE = re.compile(r"^http://www\.loc\.gov/standards/alto/ns-v[234]#$")
 MOSTLY_OUTSIDE = 0.5
 """A line whose box lies more than this share outside the page is skipped."""
@@ -205,6 +207,8 @@ def _read_alto(path: Path, root: ET.Element, namespace: str) -> PageLayout:
         polygon = points(shape.get("POINTS")) if shape is not None else None
         if polygon is None:
             polygon = _box(line.get("HPOS"), line.get("VPOS"), line.get("WIDTH"), line.get("HEIGHT"))
+            if shape is not None and polygon is not None:
+                layout.problems.append(f"{path}: line {line_id!r}: unreadable Polygon POINTS; its box is used")
         if polygon is None:
             layout.problems.append(f"{path}: line {line_id!r}: neither a Shape nor HPOS/VPOS/WIDTH/HEIGHT; skipped")
             continue

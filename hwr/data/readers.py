@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwr.data.images import read_gray
+from hwr.data.images import image_size, read_gray
 from hwr.data.layout import cut_line, read_layout
 from hwr.errors import DatasetError, ImageError, PageXmlError
 
@@ -195,6 +195,10 @@ def _read_layouts(paths: Sequence[Path]) -> LineSet:
             lines.problems.append(f"{exc}; skipped")
             continue
         lines.problems.extend(layout.problems)
+        if layout.lines and image_size(layout.image) is None:
+            problem = "not found" if not layout.image.is_file() else "not an image or corrupt"
+            lines.problems.append(f"{path}: page image {layout.image} {problem}; its {len(layout.lines)} lines skipped")
+            continue
         for line in layout.lines:
             if line.text is None or not line.text.strip():
                 lines.problems.append(f"{path}: line {line.id!r}: no text, skipped")
