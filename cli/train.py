@@ -295,6 +295,8 @@ def train(
     for path in config or []:
         changes = merge_settings(changes, read_config_file(path))
     changes = merge_settings(changes, given_settings(ctx, dict(ctx.params)))
+    if data and len(data) > 1 and any(Path(item).suffix.lower() == ".xml" for item in data):
+        fail("several layout files would be as many data sets: give their folder or a quoted glob ('pages/*.xml')")
     if valid is not None:
         sources = changes.get("data", {}).get("sources", [])
         if len(sources) != 1:

@@ -107,3 +107,10 @@ def test_the_command_line_takes_several_sets_and_refuses_one_valid_for_them(two_
     assert dumped["select_on"] == "small/lines"
     result = runner.invoke(app, ["train", *map(str, two_sets), "--valid", str(two_sets[0]), "-o", str(tmp_path)])
     assert result.exit_code == 1 and "--valid goes with one data set, not 2" in result.output
+
+
+def test_layout_files_given_one_by_one_are_refused_for_their_folder(tmp_path):
+    for name in ("a.xml", "b.xml"):
+        (tmp_path / name).write_text("<x/>")
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "a.xml"), str(tmp_path / "b.xml"), "--dump-config"])
+    assert result.exit_code == 1 and "give their folder or a quoted glob" in result.output
