@@ -6,6 +6,7 @@ Nothing here imports torch or pandas: ``hwr --help`` loads only this and typer.
 from __future__ import annotations
 
 import functools
+import glob
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -156,9 +157,9 @@ def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
 
 
 def existing(*paths: Path | None) -> None:
-    """Fail, naming the first of ``paths`` that does not exist."""
+    """Fail, naming the first of ``paths`` that does not exist (glob patterns are read later)."""
     for path in paths:
-        if path is not None and not path.exists():
+        if path is not None and not path.exists() and not glob.has_magic(str(path)):
             fail(f"{path}: no such file or folder")
 
 

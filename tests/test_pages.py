@@ -194,3 +194,14 @@ def test_a_page_given_as_a_line_is_read_with_a_warning_or_refused_when_strict(pa
     assert "".join(c["text"] for c in rows[1]["characters"]) == rows[1]["text"]
     result = runner.invoke(app, ["transcribe", str(page), "-m", str(model), "--strict"])
     assert result.exit_code == 1 and warning in result.output and "1 of 1 images skipped" in result.output
+
+
+def test_a_quoted_glob_of_layouts_is_one_data_set(pages, tmp_path):
+    format, layouts = pages
+    model = tmp_path / "m.safetensors"
+    save_model(model, reading_model([line.text for line in read_lines(layouts[0].parent).lines]))
+    pattern = str(layouts[0].parent / "page*.xml")
+    result = CliRunner().invoke(app, ["evaluate", pattern, "-m", str(model)])
+    assert result.exit_code == 0 and "lines: 6 evaluated" in result.output, result.output
+    result = CliRunner().invoke(app, ["evaluate", str(layouts[0].parent / "nothing*.xml"), "-m", str(model)])
+    assert result.exit_code == 1 and "nothing*.xml: pattern matches no files" in result.output
