@@ -230,7 +230,7 @@ def test_synth_train_transcribe_evaluate(tmp_path):
     result = invoke("transcribe", tmp_path / "d" / "images", "--model", model, "--format", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert len(rows) == 30 and set(rows[0]) == {"image", "text", "confidence"}
+    assert len(rows) == 30 and set(rows[0]) == {"image", "text", "confidence", "characters"}
     result = invoke(
         "transcribe",
         tmp_path / "d/images/00000*.png",
