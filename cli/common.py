@@ -36,6 +36,15 @@ Device = Annotated[
     str,
     typer.Option(help="cpu, cuda, cuda:N, or auto (CUDA where there is one)."),
 ]
+ReadScale = Annotated[
+    float | None,
+    typer.Option(
+        "--scale",
+        min=0.01,
+        max=8,
+        help="Read the lines resized by this factor instead of the model's (scans at another resolution).",
+    ),
+]
 UseLanguageModel = Annotated[
     bool,
     typer.Option(help="Decode with the model's language model where it has one (--no-lm: greedy)."),

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,7 @@ from cli.common import (
     BatchSize,
     Device,
     ModelOption,
+    ReadScale,
     Threads,
     UseLanguageModel,
     device_for,
@@ -26,6 +27,9 @@ from cli.common import (
     warn,
 )
 
+if TYPE_CHECKING:
+    from hwr.model_file import Model
+
 
 class OutputFormat(StrEnum):
     text = "text"
@@ -35,9 +39,11 @@ class OutputFormat(StrEnum):
     alto = "alto"
 
 
-def load(model: str | None, use_language_model: bool, device: str, threads: int | None):
+def load(model: str | None, use_language_model: bool, device: str, threads: int | None, scale: float | None = None):
     """The model named or given by ``model`` (None: the default) on ``device`` and ``threads``
-    threads, without its language model if asked."""
+    threads, without its language model if asked, reading at ``scale`` where given."""
+    from dataclasses import replace
+
     from hwr.api import load_model
 
     torch_device = device_for(device)
@@ -45,6 +51,8 @@ def load(model: str | None, use_language_model: bool, device: str, threads: int 
     loaded.network.to(torch_device)
     if not use_language_model:
         loaded.language_model = None
+    if scale is not None:
+        loaded.preprocessing = replace(loaded.preprocessing, scale=scale)
     return loaded
 
 
@@ -94,38 +102,41 @@ def transcribe(
         bool, typer.Option("--strict", help="Lines: skip an image that looks like a page, rather than warn.")
     ] = False,
     batch_size: BatchSize = 16,
+    scale: ReadScale = None,
     lm: UseLanguageModel = True,
     threads: Threads = None,
     device: Device = "cpu",
 ) -> None:
     """Transcribe line images, writing each result as its batch finishes; or every line of pages
     (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
-    pages = layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs)
-    if pages:
-        _transcribe_pages(inputs, layout, model, format, output, in_place, glyphs, batch_size, lm, threads, device)
+    from hwr.data.readers import image_paths, layout_paths
+
+    if layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs):
+        if layout is not None:
+            if len(inputs) != 1:
+                fail(f"--layout goes with one page image, got {len(inputs)} inputs")
+            existing(layout, Path(inputs[0]))
+            jobs = [(layout, Path(inputs[0]))]
+        else:
+            jobs = [(path, None) for path in layout_paths(inputs)]
+        if in_place and output is not None:
+            fail("--in-place writes into the layout files; leave out --output")
+        recognizer = load(model, lm, device, threads, scale)
+        _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size)
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
     else:
-        _transcribe_lines(inputs, model, format or OutputFormat.text, output, strict, batch_size, lm, threads, device)
+        paths = image_paths(inputs)
+        recognizer = load(model, lm, device, threads, scale)
+        _transcribe_lines(paths, recognizer, format or OutputFormat.text, output, strict, batch_size)
 
 
 def _transcribe_lines(
-    inputs: list[str],
-    model: str | None,
-    format: OutputFormat,
-    output: Path | None,
-    strict: bool,
-    batch_size: int,
-    lm: bool,
-    threads: int | None,
-    device: str,
+    paths: list[Path], recognizer: Model, format: OutputFormat, output: Path | None, strict: bool, batch_size: int
 ) -> None:
-    from hwr.data.readers import image_paths
     from hwr.errors import ImageError
     from hwr.recognizer import stream_files
 
-    paths = image_paths(inputs)
-    recognizer = load(model, lm, device, threads)
     problems, written = 0, 0
 
     def page_guard(message: str) -> None:
@@ -168,34 +179,20 @@ def _transcribe_lines(
 
 
 def _transcribe_pages(
-    inputs: list[str],
-    layout: Path | None,
-    model: str | None,
+    jobs: list[tuple[Path, Path | None]],
+    recognizer: Model,
     format: OutputFormat | None,
     output: Path | None,
     in_place: bool,
     glyphs: bool,
     batch_size: int,
-    lm: bool,
-    threads: int | None,
-    device: str,
 ) -> None:
+    """Each (layout, page image or None) read and written out."""
     from hwr.atomic import write_bytes_atomically
-    from hwr.data.readers import layout_paths
     from hwr.errors import ImageError, PageXmlError
     from hwr.page_output import output_path, render
     from hwr.pages import read_page
 
-    if layout is not None:
-        if len(inputs) != 1:
-            fail(f"--layout goes with one page image, got {len(inputs)} inputs")
-        existing(layout, Path(inputs[0]))
-        jobs = [(layout, Path(inputs[0]))]
-    else:
-        jobs = [(path, None) for path in layout_paths(inputs)]
-    if in_place and output is not None:
-        fail("--in-place writes into the layout files; leave out --output")
-    recognizer = load(model, lm, device, threads)
     problems = 0
     with line_progress(len(jobs)) as advance:
         for xml, image in jobs:
@@ -232,6 +229,7 @@ def evaluate(
     split: Annotated[str | None, typer.Option(help="Only this split of a manifest (e.g. test).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write a per-line CSV report here.")] = None,
     batch_size: BatchSize = 16,
+    scale: ReadScale = None,
     lm: UseLanguageModel = True,
     threads: Threads = None,
     device: Device = "cpu",
@@ -242,7 +240,7 @@ def evaluate(
     from hwr.data.readers import read_lines
 
     existing(data)
-    recognizer = load(model, lm, device, threads)
+    recognizer = load(model, lm, device, threads, scale)
     lines = read_lines(data, split)
     if not lines.lines:
         fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))

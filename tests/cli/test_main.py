@@ -409,3 +409,15 @@ def test_resume_takes_no_options_that_start_a_run(tmp_path):
     for extra in (["--dump-config"], ["--overwrite"]):
         result = invoke("train", "-o", tmp_path, "--resume", *extra)
         assert result.exit_code == 1 and "--resume continues a run as it is" in result.output
+
+
+def test_scale_reads_lines_at_another_resolution_than_the_model(tmp_path):
+    from cli.read import load
+
+    manifest = generate_dataset(tmp_path / "d", 10, seed=0)
+    assert invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY).exit_code == 0
+    model = tmp_path / "m" / "best.safetensors"
+    assert load(str(model), True, "cpu", 1).preprocessing.scale is None
+    assert load(str(model), True, "cpu", 1, 0.5).preprocessing == Preprocessing(16, 0.5)
+    result = invoke("evaluate", manifest, "--model", model, "--scale", 0.5)
+    assert result.exit_code == 0 and "CER:" in result.output
