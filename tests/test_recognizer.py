@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import cv2
 import torch
 
@@ -69,3 +73,39 @@ def test_files_stream_a_chunk_at_a_time_in_order(tmp_path):
     assert all(isinstance(outcome, Transcription) for _, outcome in [first, *rest])
     arrays = [cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths[:2]]
     assert [t.text for t in model.transcribe(arrays)] == [t.text for _, t in [first, rest[0]]]
+
+
+PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from hwr.model_file import load_model
+from hwr.recognizer import stream_files
+paths = sorted(Path(sys.argv[1]).glob("*.png"))[: int(sys.argv[2])]
+done = sum(1 for _ in stream_files(load_model(sys.argv[3]), paths, batch_size=16))
+print(done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_memory_stays_bounded_transcribing_thousands_of_lines(tmp_path):
+    manifest = generate_dataset(tmp_path / "d", 50, seed=2)
+    lines = read_lines(manifest).lines
+    alphabet = Alphabet.from_texts(line.text for line in lines)
+    model = Model(
+        MDLSTMNetwork(NetworkConfig(len(alphabet), hidden_sizes=(2,), subsample_sizes=(), subsample_blocks=())),
+        alphabet,
+        Preprocessing(height=32),  # 5,000 lines held at once would take ~60 MB more
+    )
+    save_model(tmp_path / "m.safetensors", model)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for k in range(5000):  # links to 50 real images: 5,000 files to read
+        (folder / f"{k:05d}.png").hardlink_to(lines[k % 50].image)
+    peaks = {}
+    for count in (500, 5000):
+        command = [sys.executable, "-c", PEAK_RSS, str(folder), str(count), str(tmp_path / "m.safetensors")]
+        result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HWR_THREADS": "1"})
+        assert result.returncode == 0, result.stderr
+        done, peaks[count] = map(int, result.stdout.split())
+        assert done == count
+    print(f"peak RSS: {peaks[500] / 1024:.0f} MB for 500 lines, {peaks[5000] / 1024:.0f} MB for 5,000")
+    assert peaks[5000] < peaks[500] + 30 * 1024  # KiB: ten times the lines, not ten times the memory
