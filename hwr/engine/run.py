@@ -144,7 +144,9 @@ def _from_model(run: RunConfig, train_texts: list[str], log: Log) -> Model:
         f"starting from {name}: {kept} of its {len(start.alphabet)} characters kept, "
         f"{len(alphabet) - kept} new; a fresh optimizer and schedule"
     )
-    return with_alphabet(start, alphabet, run.network_config(len(alphabet)), run.training.seed)
+    model = with_alphabet(start, alphabet, run.network_config(len(alphabet)), run.training.seed)
+    model.preprocessing = run.preprocessing  # the model's, but for the scale of the new lines
+    return model
 
 
 def _counts(sources: list[Source], split: str) -> str:

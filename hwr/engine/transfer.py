@@ -26,8 +26,9 @@ from hwr.network_config import NetworkConfig
 from hwr.shipped import resolve_model
 
 AlphabetMode = Literal["keep", "union", "new"]
-FREE = ("dropout", "conv_dropout", "sequence_dropout")
-"""Network settings a run from a model may change: they shape no weight."""
+FREE = ("dropout", "conv_dropout", "sequence_dropout", "scale")
+"""Settings a run from a model may change: dropout shapes no weight, and the scale is the new
+lines' resolution (scans at another one are read at the size the model knows)."""
 NEW_ROW_SCALE = 1e-3
 """Largest weight of a new character's output row (uniform), small next to the trained rows."""
 
@@ -102,5 +103,5 @@ def check_shape(run: RunConfig, model: Model, name: str) -> None:
     if differ:
         raise ConfigError(
             f"--init {name}: the network and preprocessing come from the model; these settings would change "
-            f"them: {', '.join(differ)} (dropout may change)"
+            f"them: {', '.join(differ)} (dropout and the scale may change)"
         )

@@ -109,13 +109,18 @@ def test_the_command_line_starts_from_a_model_and_refuses_what_it_cannot(base, t
     common = ["train", other, "--threads", 1, "--epochs", 1]
     result = invoke(*common, "-o", tmp_path / "a", "--init", path)
     assert result.exit_code == 1 and "characters the model lacks" in result.output, result.output
-    result = invoke(*common, "-o", tmp_path / "a", "--init", path, "--alphabet", "union", "--dropout", "0,0.2")
+    result = invoke(
+        *common, "-o", tmp_path / "a", "--init", path, "--alphabet", "union", "--dropout", "0,0.2", "--scale", 0.5
+    )
     assert result.exit_code == 0, result.output
     assert "starting from" in result.output and "new; a fresh optimizer and schedule" in result.output
     tuned = load_model(tmp_path / "a" / "best.safetensors")
-    assert tuned.network.config.dropout == (0.0, 0.2) and tuned.preprocessing == Preprocessing(16)
-    result = invoke(*common, "-o", tmp_path / "b", "--init", path, "--alphabet", "new", "--hidden", "2,9")
+    assert tuned.network.config.dropout == (0.0, 0.2) and tuned.preprocessing == Preprocessing(16, 0.5)
+    result = invoke(
+        *common, "-o", tmp_path / "b", "--init", path, "--alphabet", "new", "--hidden", "2,9", "--height", 24
+    )
     assert result.exit_code == 1 and "network.hidden_sizes ((2, 6) -> (2, 9))" in result.output
+    assert "preprocessing.height (16 -> 24)" in result.output
     result = invoke(*common, "-o", tmp_path / "a", "--resume", "--init", path)
     assert result.exit_code == 1 and "--resume continues a run as it is" in result.output
     (tmp_path / "notes.txt").write_text("not a model")
