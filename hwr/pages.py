@@ -17,7 +17,7 @@ from hwr.data.images import normalize_line, read_gray
 from hwr.data.layout import LayoutLine, PageLayout, cut_line, read_layout
 from hwr.errors import ImageError
 from hwr.model_file import Model
-from hwr.recognizer import Character, Transcription, transcribe_normalized
+from hwr.recognizer import Character, Transcription, transcribe_normalized, word_confidence, words_of
 
 
 @dataclass(frozen=True)
@@ -78,22 +78,15 @@ def _on_page(
 ) -> LineReading:
     """The reading with its characters moved onto the page, and grouped into words with boxes."""
     characters = tuple(Character(c.text, c.start + x0, c.end + x0, c.confidence) for c in transcription.characters)
-    words, current = [], []
-    for character in (*characters, None):
-        if character is not None and not character.text.isspace():
-            current.append(character)
-        elif current:
-            words.append(_word(current, x0, y0, inside))
-            current = []
+    words = tuple(_word(word, x0, y0, inside) for word in words_of(characters))
     placed = Transcription(transcription.text, transcription.confidence, characters)
-    return LineReading(line, placed, tuple(words))
+    return LineReading(line, placed, words)
 
 
-def _word(characters: list[Character], x0: int, y0: int, inside: np.ndarray) -> Word:
+def _word(characters: tuple[Character, ...], x0: int, y0: int, inside: np.ndarray) -> Word:
     """A word over its characters' columns, as high as the line's polygon is there."""
     left, right = characters[0].start, characters[-1].end
     rows = np.flatnonzero(inside[:, max(0, left - x0) : max(left - x0 + 1, right - x0)].any(axis=1))
     top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, inside.shape[0])
-    confidence = float(np.exp(np.mean(np.log([max(c.confidence, 1e-12) for c in characters]))))
     text = "".join(c.text for c in characters)
-    return Word(text, (left, y0 + top, right - left, bottom - top), confidence, tuple(characters))
+    return Word(text, (left, y0 + top, right - left, bottom - top), word_confidence(characters), characters)

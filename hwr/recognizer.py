@@ -49,6 +49,23 @@ class Character:
         }
 
 
+def words_of(characters: Sequence[Character]) -> list[tuple[Character, ...]]:
+    """The words of a reading: its runs of characters between spaces."""
+    words, current = [], []
+    for character in (*characters, None):
+        if character is not None and not character.text.isspace():
+            current.append(character)
+        elif current:
+            words.append(tuple(current))
+            current = []
+    return words
+
+
+def word_confidence(characters: Sequence[Character]) -> float:
+    """A word's confidence: the geometric mean of its characters'."""
+    return float(np.exp(np.mean(np.log([max(c.confidence, 1e-12) for c in characters]))))
+
+
 @dataclass(frozen=True)
 class Transcription:
     text: str
