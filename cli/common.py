@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hwr.errors import HwrError
+from hwr.shipped import DEFAULT_NAME
 
 F = TypeVar("F", bound=Callable)
 
@@ -29,7 +30,7 @@ BatchSize = Annotated[int, typer.Option(min=1, help="Lines per batch.")]
 ModelOption = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="A model file, or a shipped model's name (see hwr models); default: joseph_hooker."
+        "--model", "-m", help=f"A model file, or a shipped model's name (see hwr models); default: {DEFAULT_NAME}."
     ),
 ]
 Device = Annotated[
