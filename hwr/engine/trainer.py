@@ -33,7 +33,7 @@ from hwr.engine.distributed import SharedGradients, World, one_machine_of_cpus, 
 from hwr.engine.plot import plot_history
 from hwr.engine.sources import Source, epoch_sample
 from hwr.errors import ConfigError, TrainingError
-from hwr.metrics import error_rates
+from hwr.metrics import ErrorCounts, error_rates
 from hwr.model_file import Model, save_model
 from hwr.recognizer import transcribe_normalized
 
@@ -120,13 +120,9 @@ class Trainer:
                 for stale in self.out_dir.glob(f".{name}.*.tmp"):
                     stale.unlink(missing_ok=True)
         several = len(sources) > 1
-        trains, valids = [], []
-        for source in sources:
-            where = f"{source.name} " if several else ""
-            trains.append(prepare(source.train, self.model, f"{where}train", self.log, True, source.preprocessing))
-            valids.append(prepare(source.valid, self.model, f"{where}valid", self.log, False, source.preprocessing))
-        train_data, valid_data = joined(trains), joined(valids)
-        unknown = self.model.alphabet.unknown(valid_data.texts)
+        trains, valids = self._prepare(sources)
+        train_data = joined(trains)
+        unknown = self.model.alphabet.unknown(text for valid in valids for text in valid.texts)
         if unknown:
             listing = ", ".join(f"{c!r} x{n}" for c, n in unknown.most_common())
             self.log(f"valid: characters not in the alphabet (they count as errors): {listing}")
@@ -141,19 +137,7 @@ class Trainer:
             optimizer.load_state_dict(optimizer_state)
         for group in optimizer.param_groups:  # checkpoints from before schedules lack it
             group.setdefault(PEAK_LR, group["lr"])
-        # Several ranks average their gradients after each backward pass: through shared memory on one
-        # machine's CPUs; elsewhere with torch's DistributedDataParallel, during the backward pass, in small
-        # buckets so that the first go while later layers' gradients are still being computed.
-        step_network, shared = self.model.network, None
-        if self.world.size > 1 and one_machine_of_cpus(self.world, self.device):
-            shared = SharedGradients(self.world, list(step_network.parameters()))
-        elif self.world.size > 1:
-            step_network = DistributedDataParallel(
-                step_network,
-                bucket_cap_mb=0.25,
-                gradient_as_bucket_view=True,
-                static_graph=True,
-            )
+        step_network, shared = self._averaging()
         sizes, weights = [len(t.ids) for t in trains], [source.weight for source in sources]
         with closing(shared) if shared is not None else nullcontext():  # the shared buffer is unmapped
             while state.epoch < config.epochs:
@@ -171,11 +155,7 @@ class Trainer:
                     step_network, shared, train_data, sample, optimizer, config, state.epoch, progress
                 )
                 train_seconds = self.world.from_main(time.perf_counter() - start)
-                texts = self._transcribe(valid_data.images)
-                rates, per_source, first = error_rates(valid_data.texts, texts), {}, 0
-                for source, valid in zip(sources, valids):
-                    per_source[source.name] = error_rates(valid.texts, texts[first : first + len(valid.texts)])
-                    first += len(valid.texts)
+                rates, per_source = self._validate(sources, valids)
                 state.epoch += 1
                 state.seconds += self.world.from_main(time.perf_counter() - start)
                 state.history.append(
@@ -224,6 +204,36 @@ class Trainer:
                     where = f"{source.name} " if several else ""
                     self.log(f"{where}{name}: {skipped} lines were skipped (see the warnings at the start)")
         return state
+
+    def _prepare(self, sources: list[Source]) -> tuple[list[Prepared], list[Prepared]]:
+        """Each source's training and validation lines, read and normalised at its own scale."""
+        trains, valids = [], []
+        for source in sources:
+            where = f"{source.name} " if len(sources) > 1 else ""
+            trains.append(prepare(source.train, self.model, f"{where}train", self.log, True, source.preprocessing))
+            valids.append(prepare(source.valid, self.model, f"{where}valid", self.log, False, source.preprocessing))
+        return trains, valids
+
+    def _averaging(self) -> tuple[torch.nn.Module, SharedGradients | None]:
+        """The network to step, and what averages the ranks' gradients after each backward pass:
+        shared memory on one machine's CPUs; elsewhere torch's DistributedDataParallel, during the
+        backward pass, in small buckets so that the first go while later layers' are still computed."""
+        network = self.model.network
+        if self.world.size == 1:
+            return network, None
+        if one_machine_of_cpus(self.world, self.device):
+            return network, SharedGradients(self.world, list(network.parameters()))
+        ddp = DistributedDataParallel(network, bucket_cap_mb=0.25, gradient_as_bucket_view=True, static_graph=True)
+        return ddp, None
+
+    def _validate(self, sources: list[Source], valids: list[Prepared]) -> tuple[ErrorCounts, dict[str, ErrorCounts]]:
+        """The error counts of all validation lines, and of each source's."""
+        texts = self._transcribe([image for valid in valids for image in valid.images])
+        per_source, first = {}, 0
+        for source, valid in zip(sources, valids):
+            per_source[source.name] = error_rates(valid.texts, texts[first : first + len(valid.texts)])
+            first += len(valid.texts)
+        return sum(per_source.values(), ErrorCounts()), per_source
 
     def _transcribe(self, images: list[np.ndarray]) -> list[str]:
         """The texts of ``images``, each rank reading its share."""
