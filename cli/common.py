@@ -166,6 +166,14 @@ def parse_blocks(text: str, option: str) -> tuple[tuple[int, int], ...]:
     return blocks  # type: ignore[return-value]
 
 
+def data_sources(items: list[str]) -> list[str | list[str]]:
+    """The data sets of DATA: each item one, but layout files given one by one, which make one set together."""
+    layouts = [item for item in items if Path(item).suffix.lower() == ".xml"]
+    if len(layouts) > 1 and len(layouts) < len(items):
+        fail("give either layout files (one data set together) or other data sets, not both; or a folder per set")
+    return [layouts] if len(layouts) > 1 else list(items)
+
+
 def existing(*paths: Path | None) -> None:
     """Fail, naming the first of ``paths`` that does not exist (glob patterns are read later)."""
     for path in paths:

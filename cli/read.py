@@ -223,7 +223,11 @@ def _transcribe_pages(
 @reports_errors
 def evaluate(
     data: Annotated[
-        Path, typer.Argument(help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, or IAM's lines.txt.")
+        list[Path],
+        typer.Argument(
+            help="Test lines: a manifest, a folder of x.png + x.gt.txt pairs, IAM's lines.txt, or page layouts "
+            "(files, a folder, a glob); several are read as one set."
+        ),
     ],
     model: ModelOption = None,
     split: Annotated[str | None, typer.Option(help="Only this split of a manifest (e.g. test).")] = None,
@@ -239,11 +243,11 @@ def evaluate(
     from hwr.atomic import write_bytes_atomically
     from hwr.data.readers import read_lines
 
-    existing(data)
+    existing(*data)
     recognizer = load(model, lm, device, threads, scale)
-    lines = read_lines(data, split)
+    lines = read_lines(data[0] if len(data) == 1 else data, split)
     if not lines.lines:
-        fail(f"{data}: no usable lines" + (f" in split {split!r}" if split else ""))
+        fail(f"{', '.join(map(str, data))}: no usable lines" + (f" in split {split!r}" if split else ""))
     with line_progress(len(lines.lines)) as advance:
         result = evaluation.evaluate(recognizer, lines, batch_size, progress=advance)
     for problem in result.problems:

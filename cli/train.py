@@ -17,6 +17,7 @@ import typer
 from cli.common import (
     ProgressBar,
     Threads,
+    data_sources,
     device_for,
     existing,
     fail,
@@ -66,7 +67,7 @@ PresetChoice = StrEnum("PresetChoice", {name: name for name in PRESETS})  # type
 DEFAULT_PRESET = PresetChoice("hwr")
 
 SETTINGS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "data": ("data.sources", lambda paths: [{"train": path} for path in paths]),
+    "data": ("data.sources", lambda paths: [{"train": source} for source in data_sources(paths)]),
     "partition": ("data.partition", float),
     "select_on": ("data.select_on", str),
     "height": ("preprocessing.height", int),
@@ -295,8 +296,6 @@ def train(
     for path in config or []:
         changes = merge_settings(changes, read_config_file(path))
     changes = merge_settings(changes, given_settings(ctx, dict(ctx.params)))
-    if data and len(data) > 1 and any(Path(item).suffix.lower() == ".xml" for item in data):
-        fail("several layout files would be as many data sets: give their folder or a quoted glob ('pages/*.xml')")
     if valid is not None:
         sources = changes.get("data", {}).get("sources", [])
         if len(sources) != 1:
@@ -315,7 +314,8 @@ def train(
         typer.echo(run.to_toml(), nl=False)
         return
     if run is not None:
-        existing(*(Path(p) if p else None for source in run.data.sources for p in (source.train, source.valid)))
+        paths = [(s.train,) if isinstance(s.train, str) else s.train for s in run.data.sources]
+        existing(*(Path(p) for train in paths for p in train), *(Path(s.valid) for s in run.data.sources if s.valid))
     elif not (output / "last.safetensors").is_file():
         fail(f"{output / 'last.safetensors'}: no checkpoint to resume from")
     torch_device = device_for(device)

@@ -175,6 +175,12 @@ def test_training_and_evaluating_on_folders_of_pages(pages, tmp_path):
     result = runner.invoke(app, ["evaluate", str(folder), "-m", str(tmp_path / "m/best.safetensors")])
     assert result.exit_code == 0, result.output
     assert "lines: 6 evaluated, 0 skipped" in result.output and "CER:" in result.output
+    # Layout files listed one by one (as a shell expands pages/*.xml) are one data set.
+    args = ["train", *map(str, layouts), "-o", str(tmp_path / "n"), "--epochs", "1", "--threads", "1"]
+    result = runner.invoke(app, [*args, "--partition", "0.5", *tiny])
+    assert result.exit_code == 0 and "training on 3 lines, validating on 3" in result.output, result.output
+    result = runner.invoke(app, ["evaluate", *map(str, layouts), "-m", str(tmp_path / "n/best.safetensors")])
+    assert result.exit_code == 0 and "lines: 6 evaluated, 0 skipped" in result.output, result.output
 
 
 def test_a_page_given_as_a_line_is_read_with_a_warning_or_refused_when_strict(pages, tmp_path):

@@ -60,8 +60,13 @@ class LineSet:
         return LineSet([line for line in self.lines if line.split == name], list(self.problems))
 
 
-def read_lines(source: str | Path, split: str | None = None) -> LineSet:
-    """Read a data set from ``source``; with ``split``, keep only that split of a manifest."""
+def read_lines(source: str | Path | Sequence[str | Path], split: str | None = None) -> LineSet:
+    """Read a data set from ``source`` (or several sources, as one set); with ``split``, keep only
+    that split of a manifest."""
+    if not isinstance(source, (str, Path)):
+        parts = [read_lines(part) for part in source]
+        lines = LineSet([line for part in parts for line in part.lines], [p for part in parts for p in part.problems])
+        return lines if split is None else _only(lines, split, ", ".join(map(str, source)))
     pattern, source = str(source), Path(source)
     if source.is_dir() and not any(source.glob("*.gt.txt")) and any(source.glob("*.xml")):
         lines = _read_layouts(sorted(source.glob("*.xml")))
@@ -85,11 +90,13 @@ def read_lines(source: str | Path, split: str | None = None) -> LineSet:
             f"{source}: unknown data format (expected a .tsv/.csv manifest, a folder of "
             "image + .gt.txt pairs, IAM's lines.txt, or PAGE-XML/ALTO files)"
         )
-    if split is not None:
-        if not any(line.split is not None for line in lines.lines):
-            raise DatasetError(f"{source}: has no split column, cannot select split {split!r}")
-        lines = lines.split(split)
-    return lines
+    return lines if split is None else _only(lines, split, str(source))
+
+
+def _only(lines: LineSet, split: str, source: str) -> LineSet:
+    if not any(line.split is not None for line in lines.lines):
+        raise DatasetError(f"{source}: has no split column, cannot select split {split!r}")
+    return lines.split(split)
 
 
 def _checked(lines: LineSet, where: str, id_: str, image: Path, text: str, split: str | None) -> None:

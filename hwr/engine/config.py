@@ -124,8 +124,9 @@ rest (network, data, preprocessing, optimizer, augmentation, seed) define the ru
 class SourceConfig:
     """One data set of a run: where its lines are, how often they are drawn and at what scale."""
 
-    train: str
-    """Its lines: a manifest, a folder of image + .gt.txt pairs, or IAM's lines.txt."""
+    train: str | tuple[str, ...]
+    """Its lines: a manifest, a folder of image + .gt.txt pairs, IAM's lines.txt, page layouts
+    (a file, a folder or a glob pattern of them), or a list of layout files."""
     valid: str | None = None
     """Its validation lines; None: the ``valid`` split of ``train``, or a random partition of it."""
     name: str | None = None
@@ -169,10 +170,12 @@ class DataConfig:
 
     def names(self) -> list[str]:
         """Each source's name (see :attr:`SourceConfig.name`)."""
-        stems = [Path(source.train).stem for source in self.sources if source.name is None]
+        firsts = [Path(s.train if isinstance(s.train, str) else s.train[0]) for s in self.sources]
+        stems = [first.stem for first, source in zip(firsts, self.sources) if source.name is None]
         return [
-            source.name or (stem if stems.count(stem) == 1 else f"{Path(source.train).resolve().parent.name}/{stem}")
-            for source, stem in zip(self.sources, [Path(source.train).stem for source in self.sources])
+            source.name
+            or (first.stem if stems.count(first.stem) == 1 else f"{first.resolve().parent.name}/{first.stem}")
+            for source, first in zip(self.sources, firsts)
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,9 +189,16 @@ class DataConfig:
             data = {**rest, "sources": [] if train is None else [{"train": train, "valid": valid}]}
         values = checked_fields(cls, data, "data")
         values["sources"] = tuple(
-            SourceConfig(**checked_fields(SourceConfig, source, "data source")) for source in values.get("sources", ())
+            _source(checked_fields(SourceConfig, source, "data source")) for source in values.get("sources", ())
         )
         return cls(**values)
+
+
+def _source(values: dict[str, Any]) -> SourceConfig:
+    train = values.get("train")
+    if not train:
+        raise ConfigError(f"a data source needs train, the file(s) or folder of its lines; got {values}")
+    return SourceConfig(**{**values, "train": tuple(train) if isinstance(train, list) else train})
 
 
 @dataclass(frozen=True)

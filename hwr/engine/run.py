@@ -160,9 +160,19 @@ def _same_sources(saved: tuple[dict, ...], given: DataConfig) -> bool:
     """Whether ``--resume`` was given the run's own sources, their paths spelled in any way."""
 
     def resolved(sources: tuple[dict, ...]) -> list[dict]:
-        return [{**s, **{k: str(Path(s[k]).resolve()) for k in ("train", "valid") if s[k]}} for s in sources]
+        return [{**s, "train": _resolved(s["train"]), "valid": _resolved(s["valid"])} for s in sources]
 
     return resolved(saved) == resolved(given.to_dict()["sources"])
+
+
+def _paths(train: str | tuple[str, ...]) -> str:
+    return train if isinstance(train, str) else f"{train[0]} (and {len(train) - 1} more)"
+
+
+def _resolved(paths: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+    if paths is None:
+        return None
+    return str(Path(paths).resolve()) if isinstance(paths, str) else tuple(str(Path(p).resolve()) for p in paths)
 
 
 def _text(value: Any) -> str:
@@ -170,7 +180,8 @@ def _text(value: Any) -> str:
         default = asdict(SourceConfig(""))
         return (
             " + ".join(
-                source["train"] + "".join(f" {k}={v}" for k, v in source.items() if k != "train" and v != default[k])
+                _paths(source["train"])
+                + "".join(f" {k}={v}" for k, v in source.items() if k != "train" and v != default[k])
                 for source in value
             )
             or "none"

@@ -51,11 +51,11 @@ def test_sources_round_trip_through_toml_and_old_records_read_as_one_source():
         ({"sources": [{"train": "a.tsv"}], "select_on": "b"}, r"select_on 'b' is none of the data sources \(a\)"),
         ({"sources": [{"train": "a.tsv", "weight": 0}]}, "a.tsv: weight must be positive"),
         ({"sources": [{"train": "a.tsv", "wieght": 2}]}, "unknown data source settings: wieght"),
-        ({"sources": [{"valid": "a.tsv"}]}, "train"),
+        ({"sources": [{"valid": "a.tsv"}]}, "a data source needs train"),
     ],
 )
 def test_bad_source_settings_are_one_clear_error(data, message):
-    with pytest.raises((ConfigError, TypeError), match=message):
+    with pytest.raises(ConfigError, match=message):
         RunConfig.from_dict({"data": data})
 
 
@@ -109,8 +109,15 @@ def test_the_command_line_takes_several_sets_and_refuses_one_valid_for_them(two_
     assert result.exit_code == 1 and "--valid goes with one data set, not 2" in result.output
 
 
-def test_layout_files_given_one_by_one_are_refused_for_their_folder(tmp_path):
+def test_layout_files_given_one_by_one_are_one_data_set(tmp_path, two_sets):
     for name in ("a.xml", "b.xml"):
         (tmp_path / name).write_text("<x/>")
-    result = CliRunner().invoke(app, ["train", str(tmp_path / "a.xml"), str(tmp_path / "b.xml"), "--dump-config"])
-    assert result.exit_code == 1 and "give their folder or a quoted glob" in result.output
+    layouts = [str(tmp_path / "a.xml"), str(tmp_path / "b.xml")]
+    result = CliRunner().invoke(app, ["train", *layouts, "--dump-config"])
+    assert result.exit_code == 0, result.output
+    (source,) = tomllib.loads(result.output)["data"]["sources"]
+    assert source["train"] == layouts and RunConfig.from_dict(tomllib.loads(result.output)).data.names() == ["a"]
+    result = CliRunner().invoke(app, ["train", *layouts, str(two_sets[0]), "--dump-config"])
+    assert (
+        result.exit_code == 1 and "give either layout files (one data set together) or other data sets" in result.output
+    )
