@@ -38,14 +38,28 @@ Device = Annotated[
     typer.Option(help="cpu, cuda, cuda:N, or auto (CUDA where there is one)."),
 ]
 ReadScale = Annotated[
-    float | None,
+    str | None,
     typer.Option(
         "--scale",
-        min=0.01,
-        max=8,
-        help="Read the lines resized by this factor instead of the model's (scans at another resolution).",
+        help="Read the lines resized by this factor instead of the model's (scans at another resolution), "
+        "or auto: so that the median line is as high as the model's lines.",
     ),
 ]
+
+
+def parse_scale(text: str | None) -> float | str | None:
+    """A --scale: a factor in (0, 8], ``auto``, or None (the model's)."""
+    if text is None or text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 8:
+        raise typer.BadParameter(f"expected a factor in (0, 8] or auto, got {text!r}", param_hint="--scale")
+    return value
+
+
 UseLanguageModel = Annotated[
     bool,
     typer.Option(help="Decode with the model's language model where it has one (--no-lm: greedy)."),

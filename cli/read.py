@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +24,7 @@ from cli.common import (
     existing,
     fail,
     line_progress,
+    parse_scale,
     reports_errors,
     warn,
 )
@@ -39,11 +41,9 @@ class OutputFormat(StrEnum):
     alto = "alto"
 
 
-def load(model: str | None, use_language_model: bool, device: str, threads: int | None, scale: float | None = None):
+def load(model: str | None, use_language_model: bool, device: str, threads: int | None):
     """The model named or given by ``model`` (None: the default) on ``device`` and ``threads``
-    threads, without its language model if asked, reading at ``scale`` where given."""
-    from dataclasses import replace
-
+    threads, without its language model if asked."""
     from hwr.api import load_model
 
     torch_device = device_for(device)
@@ -51,9 +51,22 @@ def load(model: str | None, use_language_model: bool, device: str, threads: int 
     loaded.network.to(torch_device)
     if not use_language_model:
         loaded.language_model = None
-    if scale is not None:
-        loaded.preprocessing = replace(loaded.preprocessing, scale=scale)
     return loaded
+
+
+def read_at(model: Model, scale: str | None, heights: Callable[[], list[int]]) -> None:
+    """Set the scale ``model`` reads at: a --scale factor, or ``auto`` from the lines' ``heights()``."""
+    from dataclasses import replace
+
+    from hwr.data.images import auto_scale
+
+    chosen = parse_scale(scale)
+    if chosen == "auto":
+        measured = heights()
+        chosen = auto_scale(measured, model.preprocessing)
+        warn(f"reading at scale {chosen:.3f} (auto: the median line is {statistics.median(measured):g} pixels high)")
+    if chosen is not None:
+        model.preprocessing = replace(model.preprocessing, scale=chosen)
 
 
 @contextmanager
@@ -109,7 +122,7 @@ def transcribe(
 ) -> None:
     """Transcribe line images, writing each result as its batch finishes; or every line of pages
     (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
-    from hwr.data.readers import image_paths, layout_paths
+    from hwr.data.readers import image_paths, layout_paths, line_heights
 
     if layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs):
         if layout is not None:
@@ -121,14 +134,31 @@ def transcribe(
             jobs = [(path, None) for path in layout_paths(inputs)]
         if in_place and output is not None:
             fail("--in-place writes into the layout files; leave out --output")
-        recognizer = load(model, lm, device, threads, scale)
+        recognizer = load(model, lm, device, threads)
+        read_at(recognizer, scale, lambda: _layout_heights(jobs))
         _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size)
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
     else:
         paths = image_paths(inputs)
-        recognizer = load(model, lm, device, threads, scale)
+        recognizer = load(model, lm, device, threads)
+        read_at(recognizer, scale, lambda: line_heights(paths))
         _transcribe_lines(paths, recognizer, format or OutputFormat.text, output, strict, batch_size)
+
+
+def _layout_heights(jobs: list[tuple[Path, Path | None]]) -> list[int]:
+    """The heights of the lines of the layouts (those that can be read)."""
+    from hwr.data.layout import read_layout
+    from hwr.errors import PageXmlError
+
+    heights = []
+    for xml, _ in jobs:
+        try:
+            lines = read_layout(xml).lines
+        except PageXmlError:
+            continue  # said when the page is read
+        heights.extend(int(line.polygon[:, 1].max() - line.polygon[:, 1].min()) + 1 for line in lines)
+    return heights
 
 
 def _transcribe_lines(
@@ -241,13 +271,14 @@ def evaluate(
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
     from hwr import evaluation
     from hwr.atomic import write_bytes_atomically
-    from hwr.data.readers import read_lines
+    from hwr.data.readers import line_heights, read_lines
 
     existing(*data)
-    recognizer = load(model, lm, device, threads, scale)
+    recognizer = load(model, lm, device, threads)
     lines = read_lines(data[0] if len(data) == 1 else data, split)
     if not lines.lines:
         fail(f"{', '.join(map(str, data))}: no usable lines" + (f" in split {split!r}" if split else ""))
+    read_at(recognizer, scale, lambda: line_heights(lines.lines))
     with line_progress(len(lines.lines)) as advance:
         result = evaluation.evaluate(recognizer, lines, batch_size, progress=advance)
     for problem in result.problems:

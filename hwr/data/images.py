@@ -190,3 +190,12 @@ def looks_like_a_page(gray: np.ndarray, preprocessing: Preprocessing) -> bool:
     if height > width:
         return True
     return preprocessing.scale is not None and height * preprocessing.scale > PAGE_LINES * preprocessing.height
+
+
+def auto_scale(heights: list[int], preprocessing: Preprocessing) -> float:
+    """The scale at which lines of these crop ``heights`` (pixels) are read as the model's were: the
+    median crop as high as its normalised lines (its recipes scale their sets' median crop to
+    ``preprocessing.height``)."""
+    if not heights:
+        raise ImageError("no line heights to choose a scale from")
+    return min(8.0, max(0.01, preprocessing.height / float(np.median(heights))))

@@ -238,6 +238,20 @@ class LineImages:
         return cut_line(page, np.array(item.polygon, np.int32))
 
 
+def line_heights(items: Sequence[Line | Path]) -> list[int]:
+    """The crop height of each line that can be read: its polygon's, or its image file's (from its header)."""
+    heights = []
+    for item in items:
+        if isinstance(item, Line) and item.polygon is not None:
+            ys = [y for _, y in item.polygon]
+            heights.append(max(ys) - min(ys) + 1)
+        else:
+            size = image_size(item.image if isinstance(item, Line) else item)
+            if size is not None:
+                heights.append(size[1])
+    return heights
+
+
 def layout_paths(inputs: Sequence[str]) -> list[Path]:
     """PAGE-XML/ALTO files, folders (their .xml files, sorted) and glob patterns -> layout files, in order."""
     paths: list[Path] = []

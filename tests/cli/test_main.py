@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import numpy as np
 import pytest
 import torch
 import typer
@@ -411,13 +412,21 @@ def test_resume_takes_no_options_that_start_a_run(tmp_path):
         assert result.exit_code == 1 and "--resume continues a run as it is" in result.output
 
 
-def test_scale_reads_lines_at_another_resolution_than_the_model(tmp_path):
-    from cli.read import load
+def test_scale_reads_lines_at_another_resolution_than_the_model_or_at_their_own(tmp_path):
+    from cli.read import load, read_at
+    from hwr.data.readers import line_heights
 
     manifest = generate_dataset(tmp_path / "d", 10, seed=0)
     assert invoke("train", manifest, "--output", tmp_path / "m", "--epochs", 1, *TINY).exit_code == 0
-    model = tmp_path / "m" / "best.safetensors"
-    assert load(str(model), True, "cpu", 1).preprocessing.scale is None
-    assert load(str(model), True, "cpu", 1, 0.5).preprocessing == Preprocessing(16, 0.5)
-    result = invoke("evaluate", manifest, "--model", model, "--scale", 0.5)
+    model = load(str(tmp_path / "m" / "best.safetensors"), True, "cpu", 1)
+    assert model.preprocessing.scale is None
+    read_at(model, "0.5", lambda: [])
+    assert model.preprocessing == Preprocessing(16, 0.5)
+    heights = line_heights([line.image for line in read_lines(manifest).lines])
+    read_at(model, "auto", lambda: heights)
+    assert model.preprocessing.scale == pytest.approx(16 / np.median(heights))
+    result = invoke("evaluate", manifest, "--model", tmp_path / "m" / "best.safetensors", "--scale", "auto")
     assert result.exit_code == 0 and "CER:" in result.output
+    assert f"reading at scale {16 / np.median(heights):.3f} (auto: the median line is" in result.output
+    result = invoke("transcribe", tmp_path / "d" / "images", "--model", tmp_path / "m" / "best.safetensors", "--scale", "9")
+    assert result.exit_code == 2 and "expected a factor in (0, 8] or auto" in result.output
