@@ -151,7 +151,10 @@ class SharedGradients:
         mine, offset = slots[self.world.rank], 0
         for parameter in self.parameters:
             part = mine[offset : offset + parameter.numel()]
-            part.copy_(parameter.grad.reshape(-1)) if parameter.grad is not None else part.zero_()
+            if parameter.grad is None:  # a part that took no part in this step
+                part.zero_()
+            else:
+                part.copy_(parameter.grad.reshape(-1))
             offset += parameter.numel()
         with peers_alive():
             dist.barrier()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import typer
@@ -428,5 +428,7 @@ def test_scale_reads_lines_at_another_resolution_than_the_model_or_at_their_own(
     result = invoke("evaluate", manifest, "--model", tmp_path / "m" / "best.safetensors", "--scale", "auto")
     assert result.exit_code == 0 and "CER:" in result.output
     assert f"reading at scale {16 / np.median(heights):.3f} (auto: the median line is" in result.output
-    result = invoke("transcribe", tmp_path / "d" / "images", "--model", tmp_path / "m" / "best.safetensors", "--scale", "9")
+    result = invoke(
+        "transcribe", tmp_path / "d" / "images", "--model", tmp_path / "m" / "best.safetensors", "--scale", "9"
+    )
     assert result.exit_code == 2 and "expected a factor in (0, 8] or auto" in result.output
