@@ -99,7 +99,13 @@ def test_real_layouts_written_back_keep_everything_else(name, tmp_path):
     written.write_bytes(render(reading, reading.layout.format, glyphs=True))
     original = ET.parse(SAMPLES / name).getroot()
     assert without_readings(ET.parse(written).getroot(), layout.format) == without_readings(original, layout.format)
-    assert [line.text for line in read_layout(written).lines] == [line.transcription.text for line in reading.lines]
+    again = read_layout(written)
+    assert (
+        [line.id for line in again.lines]
+        == [line.line.id for line in reading.lines]
+        == [line.id for line in layout.lines]
+    )
+    assert [line.text for line in again.lines] == [line.transcription.text for line in reading.lines]
 
 
 def test_words_and_characters_lie_on_their_line(pages):
