@@ -140,9 +140,8 @@ def _alto_words(element: ET.Element, ns: str, line: LineReading, glyphs: bool) -
 
 
 def _whole_line(line: LineReading) -> tuple[Word, ...]:
-    """A line that could not be placed character by character (or reads nothing): one word over it."""
-    if not line.transcription.text.strip():
-        return ()
+    """A line that could not be placed character by character, or reads nothing: one word over it
+    (ALTO's TextLine holds at least one String)."""
     (x0, y0), (x1, y1) = line.line.polygon.min(axis=0), line.line.polygon.max(axis=0)
     box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
     return (Word(line.transcription.text, box, line.transcription.confidence, ()),)

@@ -217,3 +217,17 @@ def test_a_quoted_glob_of_layouts_is_one_data_set(pages, tmp_path):
     assert result.exit_code == 0 and "lines: 6 evaluated" in result.output, result.output
     result = CliRunner().invoke(app, ["evaluate", str(layouts[0].parent / "nothing*.xml"), "-m", str(model)])
     assert result.exit_code == 1 and "nothing*.xml: pattern matches no files" in result.output
+
+
+def test_a_line_that_reads_nothing_keeps_one_empty_string_in_alto(pages, tmp_path):
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    with torch.no_grad():
+        model.network.output.bias[0] = 100  # only blanks: every line reads nothing
+    reading = read_page(model, layouts[0])
+    assert all(line.transcription.text == "" and not line.words for line in reading.lines)
+    written = tmp_path / "empty.xml"
+    written.write_bytes(render(reading, "alto"))
+    strings = [e for e in ET.parse(written).getroot().iter() if isinstance(e.tag, str) and e.tag.endswith("String")]
+    assert len(strings) == 3 and all(s.get("CONTENT") == "" for s in strings)
+    assert [line.text for line in read_layout(written).lines] == ["", "", ""]
