@@ -35,5 +35,6 @@ scratch=$!
 wait "$finetuned" || { echo "error: see $out/finetuned.log" >&2; exit 1; }
 wait "$scratch" || { echo "error: see $out/scratch.log" >&2; exit 1; }
 for run in finetuned scratch; do
-  hwr evaluate "$out/lines500.tsv" --split test -m "$out/$run/best.safetensors" --threads 2 | tail -1
+  echo "$run:"
+  hwr evaluate "$out/lines500.tsv" --split test -m "$out/$run/best.safetensors" --threads 1 | grep -E "^(lines|CER|WER):"
 done
