@@ -254,36 +254,23 @@ def line_heights(items: Sequence[Line | Path]) -> list[int]:
 
 def layout_paths(inputs: Sequence[str]) -> list[Path]:
     """PAGE-XML/ALTO files, folders (their .xml files, sorted) and glob patterns -> layout files, in order."""
-    paths: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".xml" and p.is_file())
-            if not found:
-                raise DatasetError(f"{path}: folder has no .xml layout files")
-            paths.extend(found)
-        elif path.exists():
-            paths.append(path)
-        elif glob.has_magic(item):
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
-            if not matches:
-                raise DatasetError(f"{item}: pattern matches no files")
-            paths.extend(matches)
-        else:
-            raise DatasetError(f"{path}: no such file or folder")
-    return paths
+    return _files(inputs, (".xml",), ".xml layout files")
 
 
 def image_paths(inputs: Sequence[str]) -> list[Path]:
     """Files, folders (their images, sorted) and glob patterns -> image paths, in order; an
     input that matches nothing raises :class:`DatasetError` naming it."""
+    return _files(inputs, IMAGE_SUFFIXES, f"images ({', '.join(IMAGE_SUFFIXES)})")
+
+
+def _files(inputs: Sequence[str], suffixes: Sequence[str], what: str) -> list[Path]:
     paths: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and p.is_file())
             if not found:
-                raise DatasetError(f"{path}: folder has no images ({', '.join(IMAGE_SUFFIXES)})")
+                raise DatasetError(f"{path}: folder has no {what}")
             paths.extend(found)
         elif path.exists():
             paths.append(path)
