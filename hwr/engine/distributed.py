@@ -2,11 +2,10 @@
 
 Every process (rank) builds the same global batches of an epoch from the run's seed, takes
 its share of each batch's lines (:meth:`World.balanced_share`), and its lines' gradients are
-averaged with the others' (:class:`SharedGradients` on one machine's CPUs, else
-DistributedDataParallel), so the step is the one a single process would take on the whole
-batch: a run's batches, and so its results up to float rounding, do not depend on how many
-processes train it. Validation is shared the same way. Rank 0 alone writes checkpoints,
-logs and the progress bar.
+added to the others' during the backward pass (DistributedDataParallel), so the step is the
+one a single process would take on the whole batch: a run's batches, and so its results up
+to float rounding, do not depend on how many processes train it. Validation is shared the
+same way. Rank 0 alone writes checkpoints, logs and the progress bar.
 
 Processes start under ``torchrun`` (which sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``)
 or ``hwr train --processes N`` (:func:`launch`, torch's elastic launcher, as torchrun does);
@@ -111,69 +110,6 @@ def peers_alive() -> Iterator[None]:
             "another process of this run stopped; the last completed epoch is kept: continue with --resume "
             f"({str(exc).splitlines()[0][:200]})"
         ) from None
-
-
-class SharedGradients:
-    """Averages the ranks' gradients through shared memory, where all ranks run on one machine's CPUs.
-
-    Gloo's all-reduce sends every step's gradients through local sockets, in threads that take
-    cycles from the compute on a machine with a core per rank; here each rank copies its
-    gradients into its slot of one shared buffer, waits for the others (a barrier: a few
-    bytes), and sums the slots, in the same order on every rank, so the ranks stay identical.
-    Two sets of slots alternate by step, so a rank never writes a slot another may still be
-    reading: before anyone writes a set again, everyone has passed the next step's barrier.
-    """
-
-    def __init__(self, world: World, parameters: Sequence[torch.nn.Parameter]) -> None:
-        from multiprocessing import resource_tracker, shared_memory
-
-        self.world, self.parameters = world, list(parameters)
-        count = sum(p.numel() for p in self.parameters)
-        size = 2 * world.size * count * 4
-        memory = shared_memory.SharedMemory(create=True, size=size) if world.is_main else None
-        name = world.from_main(memory.name if memory is not None else None)
-        if memory is None:
-            memory = shared_memory.SharedMemory(name=name)
-            resource_tracker.unregister(memory._name, "shared_memory")  # rank 0 owns it  # type: ignore[attr-defined]
-        with peers_alive():
-            dist.barrier()  # everyone has it mapped: its name can go, so that no kill leaves it behind
-        if world.is_main:
-            memory.unlink()
-        self._memory = memory
-        self._slots = torch.frombuffer(memory.buf, dtype=torch.float32, count=size // 4).view(2, world.size, count)
-        self._total = torch.empty(count)
-        self._step = 0
-
-    def average(self) -> None:
-        """Replace each parameter's gradient by its mean over the ranks (all ranks call it together)."""
-        slots = self._slots[self._step % 2]
-        self._step += 1
-        mine, offset = slots[self.world.rank], 0
-        for parameter in self.parameters:
-            part = mine[offset : offset + parameter.numel()]
-            if parameter.grad is None:  # a part that took no part in this step
-                part.zero_()
-            else:
-                part.copy_(parameter.grad.reshape(-1))
-            offset += parameter.numel()
-        with peers_alive():
-            dist.barrier()
-        torch.sum(slots, dim=0, out=self._total).div_(self.world.size)
-        offset = 0
-        for parameter in self.parameters:
-            mean = self._total[offset : offset + parameter.numel()].view_as(parameter)
-            parameter.grad = mean.clone() if parameter.grad is None else parameter.grad.copy_(mean)
-            offset += parameter.numel()
-
-    def close(self) -> None:
-        """Unmap the shared buffer (its views go first)."""
-        del self._slots
-        self._memory.close()
-
-
-def one_machine_of_cpus(world: World, device: torch.device) -> bool:
-    """Whether every rank runs on this machine's CPUs (so they can share memory)."""
-    return device.type == "cpu" and int(os.environ.get("LOCAL_WORLD_SIZE", world.size)) == world.size
 
 
 def join_world(device: torch.device) -> World:

@@ -14,7 +14,6 @@ import gc
 import math
 import time
 from collections.abc import Callable
-from contextlib import closing, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from hwr.data.batching import collate, width_batches
 from hwr.data.prepare import Prepared, prepare
 from hwr.engine.checkpoint import TrainingState, save_checkpoint
 from hwr.engine.config import TrainConfig
-from hwr.engine.distributed import SharedGradients, World, one_machine_of_cpus, peers_alive
+from hwr.engine.distributed import World, peers_alive
 from hwr.engine.plot import plot_history
 from hwr.engine.sources import Source, epoch_sample
 from hwr.errors import ConfigError, TrainingError
@@ -137,66 +136,65 @@ class Trainer:
             optimizer.load_state_dict(optimizer_state)
         for group in optimizer.param_groups:  # checkpoints from before schedules lack it
             group.setdefault(PEAK_LR, group["lr"])
-        step_network, shared = self._averaging()
+        step_network = self._step_network()
         sizes, weights = [len(t.ids) for t in trains], [source.weight for source in sources]
-        with closing(shared) if shared is not None else nullcontext():  # the shared buffer is unmapped
-            while state.epoch < config.epochs:
-                if state.epoch - state.best_epoch >= config.patience and state.best_epoch > 0:
-                    self.log(f"early stop: no better validation CER for {config.patience} epochs")
-                    break
-                if config.max_minutes is not None and state.seconds >= 60 * config.max_minutes:
-                    self.log(
-                        f"time budget of {config.max_minutes:g} minutes reached (--resume with a larger --max-minutes goes on)"
-                    )
-                    break
-                start = time.perf_counter()
-                sample = epoch_sample(sizes, weights, sampling_rng(config.seed, state.epoch))
-                loss, bad_steps = self._train_epoch(
-                    step_network, shared, train_data, sample, optimizer, config, state.epoch, progress
-                )
-                train_seconds = self.world.from_main(time.perf_counter() - start)
-                rates, per_source = self._validate(sources, valids)
-                state.epoch += 1
-                state.seconds += self.world.from_main(time.perf_counter() - start)
-                state.history.append(
-                    {
-                        "epoch": state.epoch,
-                        "train_loss": loss,
-                        "valid_cer": rates.cer,
-                        "valid_wer": rates.wer,
-                        **({f"valid_cer:{name}": r.cer for name, r in per_source.items()} if several else {}),
-                        **({f"valid_wer:{name}": r.wer for name, r in per_source.items()} if several else {}),
-                        "learning_rate": optimizer.param_groups[0]["lr"],
-                        "lines_per_second": len(sample) / train_seconds,
-                        "skipped_steps": bad_steps,
-                        "seconds": state.seconds,
-                        "processes": self.world.size,
-                    }
-                )
-                selected = per_source[select_on].cer if select_on else rates.cer
-                improved = selected < state.best_cer
-                if improved:
-                    state.best_cer, state.best_epoch = selected, state.epoch
-                    if main:
-                        save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
-                elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
-                    for group in optimizer.param_groups:
-                        group[PEAK_LR] *= config.lr_factor
-                        group["lr"] *= config.lr_factor
-                    self.log(
-                        f"no better validation CER for {config.lr_patience} epochs: "
-                        f"learning rate now {optimizer.param_groups[0]['lr']:.3g}"
-                    )
-                if main:
-                    save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
-                    self._write_log(state)
-                each = ", ".join(f"{name} {100 * r.cer:.2f}%" for name, r in per_source.items())
+        while state.epoch < config.epochs:
+            if state.epoch - state.best_epoch >= config.patience and state.best_epoch > 0:
+                self.log(f"early stop: no better validation CER for {config.patience} epochs")
+                break
+            if config.max_minutes is not None and state.seconds >= 60 * config.max_minutes:
                 self.log(
-                    f"epoch {state.epoch}: loss {loss:.3f}  valid CER {100 * rates.cer:.2f}%"
-                    + (f" ({each})" if several else "")
-                    + f"  WER {100 * rates.wer:.2f}%  {len(sample) / train_seconds:.0f} lines/s"
-                    + ("  (best)" if improved else "")
+                    f"time budget of {config.max_minutes:g} minutes reached (--resume with a larger --max-minutes goes on)"
                 )
+                break
+            start = time.perf_counter()
+            sample = epoch_sample(sizes, weights, sampling_rng(config.seed, state.epoch))
+            loss, bad_steps = self._train_epoch(
+                step_network, train_data, sample, optimizer, config, state.epoch, progress
+            )
+            train_seconds = self.world.from_main(time.perf_counter() - start)
+            rates, per_source = self._validate(sources, valids)
+            state.epoch += 1
+            state.seconds += self.world.from_main(time.perf_counter() - start)
+            state.history.append(
+                {
+                    "epoch": state.epoch,
+                    "train_loss": loss,
+                    "valid_cer": rates.cer,
+                    "valid_wer": rates.wer,
+                    **({f"valid_cer:{name}": r.cer for name, r in per_source.items()} if several else {}),
+                    **({f"valid_wer:{name}": r.wer for name, r in per_source.items()} if several else {}),
+                    "learning_rate": optimizer.param_groups[0]["lr"],
+                    "lines_per_second": len(sample) / train_seconds,
+                    "skipped_steps": bad_steps,
+                    "seconds": state.seconds,
+                    "processes": self.world.size,
+                }
+            )
+            selected = per_source[select_on].cer if select_on else rates.cer
+            improved = selected < state.best_cer
+            if improved:
+                state.best_cer, state.best_epoch = selected, state.epoch
+                if main:
+                    save_model(self.out_dir / BEST, self.model, extra_header={"training": state.to_dict()})
+            elif config.lr_patience and (state.epoch - state.best_epoch) % config.lr_patience == 0:
+                for group in optimizer.param_groups:
+                    group[PEAK_LR] *= config.lr_factor
+                    group["lr"] *= config.lr_factor
+                self.log(
+                    f"no better validation CER for {config.lr_patience} epochs: "
+                    f"learning rate now {optimizer.param_groups[0]['lr']:.3g}"
+                )
+            if main:
+                save_checkpoint(self.out_dir / LAST, self.model, optimizer, state)
+                self._write_log(state)
+            each = ", ".join(f"{name} {100 * r.cer:.2f}%" for name, r in per_source.items())
+            self.log(
+                f"epoch {state.epoch}: loss {loss:.3f}  valid CER {100 * rates.cer:.2f}%"
+                + (f" ({each})" if several else "")
+                + f"  WER {100 * rates.wer:.2f}%  {len(sample) / train_seconds:.0f} lines/s"
+                + ("  (best)" if improved else "")
+            )
         for source, train, valid in zip(sources, trains, valids):
             for name, data, lines in (("train", train, source.train), ("valid", valid, source.valid)):
                 skipped = len(lines.lines) + len(lines.problems) - len(data.ids)
@@ -214,17 +212,14 @@ class Trainer:
             valids.append(prepare(source.valid, self.model, f"{where}valid", self.log, False, source.preprocessing))
         return trains, valids
 
-    def _averaging(self) -> tuple[torch.nn.Module, SharedGradients | None]:
-        """The network to step, and what averages the ranks' gradients after each backward pass:
-        shared memory on one machine's CPUs; elsewhere torch's DistributedDataParallel, during the
-        backward pass, in small buckets so that the first go while later layers' are still computed."""
+    def _step_network(self) -> torch.nn.Module:
+        """The network to step: with several ranks, wrapped in torch's DistributedDataParallel, which adds
+        up their gradients during the backward pass, in small buckets so that the first go while later
+        layers' gradients are still being computed."""
         network = self.model.network
         if self.world.size == 1:
-            return network, None
-        if one_machine_of_cpus(self.world, self.device):
-            return network, SharedGradients(self.world, list(network.parameters()))
-        ddp = DistributedDataParallel(network, bucket_cap_mb=0.25, gradient_as_bucket_view=True, static_graph=True)
-        return ddp, None
+            return network
+        return DistributedDataParallel(network, bucket_cap_mb=0.25, gradient_as_bucket_view=True, static_graph=True)
 
     def _validate(self, sources: list[Source], valids: list[Prepared]) -> tuple[ErrorCounts, dict[str, ErrorCounts]]:
         """The error counts of all validation lines, and of each source's."""
@@ -243,7 +238,6 @@ class Trainer:
     def _train_epoch(
         self,
         step_network: torch.nn.Module,
-        shared: SharedGradients | None,
         data: Prepared,
         sample: np.ndarray,
         optimizer: torch.optim.Optimizer,
@@ -264,8 +258,6 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             with peers_alive():
                 loss, lines = self._backward(step_network, data, sample, batch, config, epoch)
-                if shared is not None:
-                    shared.average()
             factor = config.learning_rate_factor(epoch + done / len(batches))
             frozen = epoch < (config.freeze_epochs or config.epochs)
             for group in optimizer.param_groups:
