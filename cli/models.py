@@ -66,8 +66,7 @@ def lm(
     recognizer.language_model = None
     train_lines, valid_lines = LineSet(), LineSet()
     for source in data_sources([str(path) for path in data]):
-        lines = Path(source) if isinstance(source, str) else [Path(p) for p in source]
-        train, valid_part = split_sources(lines, valid, partition, seed)
+        train, valid_part = split_sources(source, valid, partition, seed)
         train_lines.lines.extend(train.lines)
         train_lines.problems.extend(train.problems)
         valid_lines.lines.extend(valid_part.lines)

@@ -122,7 +122,7 @@ def transcribe(
 ) -> None:
     """Transcribe line images, writing each result as its batch finishes; or every line of pages
     (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
-    from hwr.data.readers import image_paths, layout_paths, line_heights
+    from hwr.data.readers import image_paths, layout_line_heights, layout_paths, line_heights
 
     if layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs):
         if layout is not None:
@@ -135,7 +135,7 @@ def transcribe(
         if in_place and output is not None:
             fail("--in-place writes into the layout files; leave out --output")
         recognizer = load(model, lm, device, threads)
-        read_at(recognizer, scale, lambda: _layout_heights(jobs))
+        read_at(recognizer, scale, lambda: layout_line_heights([xml for xml, _ in jobs]))
         _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size)
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
@@ -144,21 +144,6 @@ def transcribe(
         recognizer = load(model, lm, device, threads)
         read_at(recognizer, scale, lambda: line_heights(paths))
         _transcribe_lines(paths, recognizer, format or OutputFormat.text, output, strict, batch_size)
-
-
-def _layout_heights(jobs: list[tuple[Path, Path | None]]) -> list[int]:
-    """The heights of the lines of the layouts (those that can be read)."""
-    from hwr.data.layout import read_layout
-    from hwr.errors import PageXmlError
-
-    heights = []
-    for xml, _ in jobs:
-        try:
-            lines = read_layout(xml).lines
-        except PageXmlError:
-            continue  # said when the page is read
-        heights.extend(int(line.polygon[:, 1].max() - line.polygon[:, 1].min()) + 1 for line in lines)
-    return heights
 
 
 def _transcribe_lines(

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from hwr.data.images import normalize_line, read_gray
-from hwr.data.layout import LayoutLine, PageLayout, cut_line, read_layout
+from hwr.data.layout import LayoutLine, PageLayout, crop_origin, cut_line, read_layout
 from hwr.errors import ImageError
 from hwr.model_file import Model
 from hwr.recognizer import Character, Transcription, transcribe_normalized, word_confidence, words_of
@@ -67,7 +67,7 @@ def read_page(model: Model, xml: str | Path, image: str | Path | None = None, ba
 def _crop(page: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The cut line, its top-left corner on the page, and its polygon's mask on it."""
     cut = cut_line(page, polygon)
-    x0, y0 = (int(v) for v in np.maximum(polygon.min(axis=0), 0))
+    x0, y0 = crop_origin(polygon)
     inside = np.zeros(cut.shape, np.uint8)
     cv2.fillPoly(inside, [(polygon - [x0, y0]).astype(np.int32)], 1)
     return cut, x0, y0, inside

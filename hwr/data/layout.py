@@ -219,13 +219,25 @@ def _read_alto(path: Path, root: ET.Element, namespace: str) -> PageLayout:
     return layout
 
 
+def crop_origin(polygon: np.ndarray) -> tuple[int, int]:
+    """The top-left corner on the page of the line :func:`cut_line` cuts for ``polygon``."""
+    x0, y0 = np.maximum(polygon.min(axis=0), 0)
+    return int(x0), int(y0)
+
+
+def polygon_height(polygon: np.ndarray) -> int:
+    """Rows of the bounding box of ``polygon``: the height of its line's crop."""
+    return int(polygon[:, 1].max() - polygon[:, 1].min()) + 1
+
+
 def cut_line(page: np.ndarray, polygon: np.ndarray, grow: int = 8) -> np.ndarray:
     """The line of ``polygon`` (page pixels) cut from the 8-bit grayscale ``page``: its bounding box
     (clipped to the page) masked with it (see :func:`mask_outside`)."""
     height, width = page.shape[:2]
-    (x0, y0), (x1, y1) = np.maximum(polygon.min(axis=0), 0), polygon.max(axis=0)
+    x0, y0 = crop_origin(polygon)
+    x1, y1 = polygon.max(axis=0)
     x1, y1 = min(int(x1), width - 1), min(int(y1), height - 1)
-    crop = page[int(y0) : y1 + 1, int(x0) : x1 + 1]
+    crop = page[y0 : y1 + 1, x0 : x1 + 1]
     return mask_outside(crop, polygon - [x0, y0], grow)
 
 

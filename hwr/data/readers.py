@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from hwr.data.images import image_size, read_gray
-from hwr.data.layout import cut_line, read_layout
+from hwr.data.layout import cut_line, polygon_height, read_layout
 from hwr.errors import DatasetError, ImageError, PageXmlError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -243,12 +243,23 @@ def line_heights(items: Sequence[Line | Path]) -> list[int]:
     heights = []
     for item in items:
         if isinstance(item, Line) and item.polygon is not None:
-            ys = [y for _, y in item.polygon]
-            heights.append(max(ys) - min(ys) + 1)
+            heights.append(polygon_height(np.array(item.polygon)))
         else:
             size = image_size(item.image if isinstance(item, Line) else item)
             if size is not None:
                 heights.append(size[1])
+    return heights
+
+
+def layout_line_heights(paths: Sequence[Path]) -> list[int]:
+    """The crop heights of the lines of the layout files ``paths`` (files that can't be read are
+    left out: reading their pages says why)."""
+    heights = []
+    for path in paths:
+        try:
+            heights.extend(polygon_height(line.polygon) for line in read_layout(path).lines)
+        except PageXmlError:
+            continue
     return heights
 
 

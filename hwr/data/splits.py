@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from hwr.errors import ConfigError, DatasetError
 
 
 def split_sources(
-    train_source: Path | list[Path], valid_source: Path | None, partition: float, seed: int
+    train_source: str | Path | Sequence[str | Path], valid_source: Path | None, partition: float, seed: int
 ) -> tuple[LineSet, LineSet]:
     """Training and validation lines.
 
@@ -21,8 +22,8 @@ def split_sources(
     of the lines (by ``seed``) trains and the rest validates, as kraken does.
     """
     data = read_lines(train_source)
-    if isinstance(train_source, list):  # layout files read as one set: named by the first
-        train_source = Path(f"{train_source[0]} (and {len(train_source) - 1} more)")
+    if not isinstance(train_source, (str, Path)):  # layout files read as one set: named by the first
+        train_source = f"{train_source[0]} (and {len(train_source) - 1} more)"
     if not data.lines:
         skipped = f" ({len(data.problems)} rows skipped; first: {data.problems[0]})" if data.problems else ""
         raise DatasetError(f"{train_source}: no usable lines{skipped}")

@@ -37,8 +37,7 @@ def read_sources(data: DataConfig, preprocessing: Preprocessing, seed: int) -> l
     sources = []
     for name, config in zip(data.names(), data.sources):
         valid = None if config.valid is None else Path(config.valid)
-        lines = Path(config.train) if isinstance(config.train, str) else [Path(p) for p in config.train]
-        train, valid_lines = split_sources(lines, valid, data.partition, seed)
+        train, valid_lines = split_sources(config.train, valid, data.partition, seed)
         scaled = preprocessing if config.scale is None else replace(preprocessing, scale=config.scale)
         sources.append(Source(name, train, valid_lines, config.weight, scaled))
     return sources
