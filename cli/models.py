@@ -23,11 +23,19 @@ from cli.common import (
 
 @reports_errors
 def lm(
-    data: Annotated[
-        list[Path], typer.Argument(help="The training lines, as given to hwr train: their texts are counted.")
-    ],
     model: Annotated[Path, typer.Option("--model", "-m", help="The trained model (best.safetensors).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model with its language model.")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(help="The training lines, as given to hwr train: their texts are counted."),
+    ] = None,
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A run config (as for hwr train) whose [[data.sources]] give the lines instead of DATA, "
+            "each read at its own scale (repeatable)."
+        ),
+    ] = None,
     valid: Annotated[Path | None, typer.Option(help="Validation lines to tune on, as for hwr train.")] = None,
     text: Annotated[
         list[Path] | None, typer.Option(help="A plain-text file to count as well, a text a line (repeatable).")
@@ -52,30 +60,40 @@ def lm(
     """
     from hwr.data.corpus import read_corpus
     from hwr.data.readers import LineSet
-    from hwr.data.splits import split_sources
     from hwr.decoders.beam import BeamSettings
+    from hwr.engine.config import DataConfig, merge_settings, read_config_file
+    from hwr.engine.sources import read_sources
     from hwr.engine.tune_lm import add_language_model
     from hwr.model_file import provenance, read_model_file, save_model
 
-    existing(*data, valid, model, *(text or []))
-    if valid is not None and len(data) > 1:
-        fail(f"--valid goes with one data set, not {len(data)}: each set's valid split is used")
+    existing(*(data or []), *(config or []), valid, model, *(text or []))
+    if bool(data) == bool(config):
+        fail("give the training lines either as DATA or as --config files' [[data.sources]], one of the two")
+    if data:
+        if valid is not None and len(data) > 1:
+            fail(f"--valid goes with one data set, not {len(data)}: each set's valid split is used")
+        settings = {"sources": [{"train": source, "valid": valid} for source in data_sources([str(p) for p in data])]}
+    else:
+        if valid is not None:
+            fail("--valid goes with DATA; a config file gives each source its valid")
+        settings = {}
+        for path in config or []:
+            settings = merge_settings(settings, read_config_file(path).get("data", {}))
+    settings["partition"] = partition
     workers = set_threads(threads)
     recognizer, header, _ = read_model_file(model)
     recognizer.network.to(device_for(device))
     recognizer.language_model = None
-    train_lines, valid_lines = LineSet(), LineSet()
-    for source in data_sources([str(path) for path in data]):
-        train, valid_part = split_sources(source, valid, partition, seed)
-        train_lines.lines.extend(train.lines)
-        train_lines.problems.extend(train.problems)
-        valid_lines.lines.extend(valid_part.lines)
+    sources = read_sources(DataConfig.from_dict(settings), recognizer.preprocessing, seed)
+    train_lines = LineSet(
+        [line for s in sources for line in s.train.lines], [p for s in sources for p in s.train.problems]
+    )
     texts = read_corpus(text or [])
     with ProgressBar() as progress:
         tuned, best, greedy = add_language_model(
             recognizer,
             train_lines,
-            valid_lines,
+            [(source.valid, source.preprocessing) for source in sources],
             order,
             parse_list(weights, "--weights", float),
             parse_list(bonuses, "--bonuses", float),

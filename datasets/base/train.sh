@@ -46,4 +46,4 @@ stage() {  # NAME EPOCHS SOURCES [hwr train options]: train the stage, or go on 
 sources hooker:1 copiste:1 > "$out/heldout-sources.toml"
 stage heldout 10 "$out/heldout-sources.toml"
 sources hooker:1 copiste:1 cremma:2 > "$out/base-sources.toml"
-stage base 10 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union
+stage base 6 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union

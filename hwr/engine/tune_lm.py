@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from hwr.data.images import Preprocessing
 from hwr.data.prepare import prepare
 from hwr.data.readers import LineSet
 from hwr.decoders.beam import BeamSettings
@@ -49,7 +50,7 @@ def _search(settings: BeamSettings, start: int, step: int) -> list[str]:
 def add_language_model(
     model: Model,
     train: LineSet,
-    valid: LineSet,
+    valid: Sequence[tuple[LineSet, Preprocessing]],
     order: int,
     weights: Sequence[float],
     bonuses: Sequence[float],
@@ -60,7 +61,8 @@ def add_language_model(
     texts: Sequence[str] = (),
 ) -> tuple[Model, Trial, Trial]:
     """``model`` with an n-gram and lexicon from ``train``'s texts and ``texts`` (plain text), tuned on
-    ``valid`` by ``workers`` processes.
+    ``valid`` by ``workers`` processes: validation sets each read at its own preprocessing, as the
+    run's sources were (a collection scanned at another resolution keeps its scale).
 
     Returns the new model, the best trial, and greedy decoding's result (its settings
     are ``base``, default :class:`BeamSettings`'s) for comparison; every trial is logged.
@@ -79,11 +81,15 @@ def add_language_model(
     if not corpus:
         raise ConfigError("no training text to count the language model on")
     language_model = LanguageModel(corpus, order, model.alphabet, base)
-    data = prepare(valid, model, "valid", log, for_training=False)
-    by_index = dict(line_log_probs(model, data.images))  # the network runs once; each trial only searches
-    log_probs = [by_index[i] for i in range(len(data.images))]
+    references: list[str] = []
+    log_probs: list[np.ndarray] = []
+    for lines, preprocessing in valid:  # the network runs once; each trial only searches
+        data = prepare(lines, model, "valid", log, for_training=False, preprocessing=preprocessing)
+        by_index = dict(line_log_probs(model, data.images))
+        references.extend(data.texts)
+        log_probs.extend(by_index[i] for i in range(len(data.images)))
     greedy_model = Model(model.network, model.alphabet, model.preprocessing)
-    rates = error_rates(data.texts, [decode(greedy_model, lp).text for lp in log_probs])
+    rates = error_rates(references, [decode(greedy_model, lp).text for lp in log_probs])
     greedy = Trial(base, rates.cer, rates.wer)
     log(f"{len(corpus)} texts counted ({order}-gram); valid CER with greedy decoding: {100 * greedy.cer:.2f}%")
 
@@ -100,7 +106,7 @@ def add_language_model(
         return texts
 
     try:
-        best = _tune(data.texts, weights, bonuses, word_bonuses, base, log, search)
+        best = _tune(references, weights, bonuses, word_bonuses, base, log, search)
     finally:
         _searched = None
         if pool is not None:

@@ -304,6 +304,17 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     assert corpus[-3:] == (f"{one} {two}", two, two)
     assert len(corpus) == 30 + 3  # the training lines' texts, then the usable lines of text
 
+    # A run config's sources give the lines instead, each read at its own scale (as evaluate --scale reads).
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[data.sources]]\ntrain = "{manifest.as_posix()}"\nscale = 0.8\n', encoding="utf-8")
+    result = invoke("lm", "--config", sources, *args, "-o", lm_model)
+    assert result.exit_code == 0, result.output
+    greedy_cer = result.output.strip().splitlines()[-1].split("%")[0].split()[-1]
+    without = invoke("evaluate", manifest, "--split", "valid", "--model", lm_model, "--no-lm", "--scale", 0.8)
+    assert f"CER: {greedy_cer}%" in without.output
+    result = invoke("lm", manifest, "--config", sources, *args, "-o", lm_model)
+    assert result.exit_code != 0 and "either as DATA or as --config" in result.output
+
 
 def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
     manifest = generate_dataset(tmp_path / "d", 40, seed=2, valid_fraction=0.25, test_fraction=0.0)

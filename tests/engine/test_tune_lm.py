@@ -37,7 +37,7 @@ def test_the_word_bonuses_are_tried_at_the_best_pair_and_workers_agree(tmp_path)
         tuned, best, _ = add_language_model(
             model,
             train,
-            valid,
+            [(valid, model.preprocessing)],
             3,
             (0.5, 1.0),
             (0.0, 1.0),
