@@ -11,8 +11,9 @@ from pathlib import Path
 
 from hwr.errors import ModelFileError
 
-DEFAULT_NAME = "joseph_hooker"
-"""Trained on the Joseph Hooker letters (English cursive, 19th century); card: ``models/joseph_hooker.md``."""
+DEFAULT_NAME = "base"
+"""One network trained on English and French hands of the 19th to 21st centuries: a first reading
+of a new hand, and the model to fine-tune on it; card: ``models/base.md``."""
 SUFFIX = ".safetensors"
 
 

@@ -5,6 +5,8 @@
 #      see RESULTS.md);
 #   2. base: started from heldout's best model, on all three, CREMMA drawn twice per epoch.
 # Both select on the valid splits of their sets together; each uses both cores (--processes 2).
+# Then a language model of the three sets' training texts: runs/base/base_lm.safetensors is the
+# shipped models/base.safetensors.
 #   datasets/base/train.sh [SHARED_DATASETS] [OUT_DIR]
 # SHARED_DATASETS defaults to ../shared/datasets (beside the checkout).
 set -euo pipefail
@@ -47,3 +49,7 @@ sources hooker:1 copiste:1 > "$out/heldout-sources.toml"
 stage heldout 10 "$out/heldout-sources.toml"
 sources hooker:1 copiste:1 cremma:2 > "$out/base-sources.toml"
 stage base 6 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" --alphabet union
+# Each set's valid lines are read at its own scale, as in training (--config gives the sources).
+[ -f "$out/base_lm.safetensors" ] || hwr lm --config "$out/base-sources.toml" -m "$out/base/best.safetensors" \
+  -o "$out/base_lm.safetensors" --order 6 --threads 2 > "$out/base_lm.log" 2>&1 \
+  || { echo "error: the language model failed; see $out/base_lm.log" >&2; exit 1; }
