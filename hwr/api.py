@@ -1,7 +1,7 @@
 """hwr from Python: load a model by name or path, then transcribe line images.
 
 import hwr
-model = hwr.load_model("joseph_hooker")
+model = hwr.load_model("base")  # the default model; or a name, or a model file
 print(model.transcribe(["line.png"])[0].text)
 """
 
