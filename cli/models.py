@@ -79,7 +79,7 @@ def lm(
         settings = {}
         for path in config or []:
             settings = merge_settings(settings, read_config_file(path).get("data", {}))
-    settings["partition"] = partition
+    settings.setdefault("partition", partition)  # a config file's own partition is the run's
     workers = set_threads(threads)
     recognizer, header, _ = read_model_file(model)
     recognizer.network.to(device_for(device))
