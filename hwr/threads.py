@@ -17,6 +17,8 @@ Numbers that small make no difference to what a network learns or reads.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -38,3 +40,15 @@ def configure_threads(threads: int | None = None) -> int:
     except RuntimeError:  # already set, or parallel work has started: keep it
         pass
     return threads
+
+
+@contextmanager
+def thread_lent() -> Iterator[None]:
+    """Torch runs on one thread fewer (at least one) for the duration: the one lent to other work
+    of the process, such as decoding beside the network (see :mod:`hwr.recognizer`)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads - 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -1,17 +1,22 @@
-"""Transcription: a saved and reloaded model gives the same text and confidence as the one in memory."""
+"""Transcription: a saved and reloaded model gives the same text and confidence as the one in memory;
+with two threads the beam search runs beside the network, for the same results."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 
 import cv2
 import torch
 
+import hwr.recognizer
 from hwr.data.alphabet import Alphabet
 from hwr.data.images import Preprocessing
 from hwr.data.readers import read_lines
+from hwr.decoders.beam import BeamSettings
+from hwr.decoders.language_model import LanguageModel
 from hwr.model_file import Model, load_model, save_model
 from hwr.network import MDLSTMNetwork
 from hwr.network_config import NetworkConfig
@@ -37,6 +42,49 @@ def test_save_load_transcribe_gives_the_same_text(tmp_path):
     save_model(tmp_path / "m.safetensors", model)
     after, _ = transcribe_files(load_model(tmp_path / "m.safetensors"), paths, batch_size=3)
     assert after == before
+
+
+def test_with_two_threads_the_search_runs_beside_the_network_for_the_same_results(tmp_path, monkeypatch):
+    lines = read_lines(generate_dataset(tmp_path / "data", 12, seed=2)).lines
+    alphabet = Alphabet.from_texts(line.text for line in lines)
+    torch.manual_seed(0)
+    network = MDLSTMNetwork(
+        NetworkConfig(
+            len(alphabet), input_block=(2, 2), hidden_sizes=(2, 6), subsample_sizes=(6,), subsample_blocks=((4, 1),)
+        )
+    )
+    with torch.no_grad():
+        network.output.weight.mul_(20)
+    model = Model(network, alphabet, Preprocessing(height=24))
+    model.language_model = LanguageModel([line.text for line in lines], 3, alphabet, BeamSettings(beam_width=8))
+    searched_on, network_threads = set(), set()
+    searching, running = hwr.recognizer.decode, hwr.recognizer.line_log_probs
+
+    def search(*args, **kwargs):
+        searched_on.add(threading.get_ident())
+        return searching(*args, **kwargs)
+
+    def run(*args, **kwargs):
+        for item in running(*args, **kwargs):
+            network_threads.add(torch.get_num_threads())
+            yield item
+
+    monkeypatch.setattr(hwr.recognizer, "decode", search)
+    monkeypatch.setattr(hwr.recognizer, "line_log_probs", run)
+    paths = [line.image for line in lines]
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        alone, _ = transcribe_files(model, paths, batch_size=5)
+        assert searched_on == {threading.get_ident()} and network_threads == {1}
+        searched_on.clear()
+        torch.set_num_threads(2)
+        beside, _ = transcribe_files(model, paths, batch_size=5)
+        assert threading.get_ident() not in searched_on and network_threads == {1}, "one thread lent to the search"
+        assert torch.get_num_threads() == 2, "and given back"
+    finally:
+        torch.set_num_threads(threads)
+    assert beside == alone and any(t.text for t in alone.values())
 
 
 def test_unreadable_images_are_reported_not_fatal(tmp_path):
