@@ -24,7 +24,7 @@ from hwr.data.batching import collate, width_batches
 from hwr.data.images import looks_like_a_page, normalize_line, read_gray, to_gray
 from hwr.data.readers import Line, LineImages
 from hwr.decoders.alignment import align
-from hwr.decoders.beam import BeamSettings, beam_decode
+from hwr.decoders.beam import BeamSettings, beam_decode, search_is_compiled
 from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
 from hwr.devices import device_of
@@ -153,7 +153,8 @@ def transcribe_normalized(
 
     results: list[Transcription | None] = [None] * len(images)
     on_gpu = device_of(model.network).type != "cpu"
-    if model.language_model is None or not (on_gpu or torch.get_num_threads() > 1):
+    beside = model.language_model is not None and (on_gpu or torch.get_num_threads() > 1) and search_is_compiled()
+    if not beside:
         for i, log_probs in line_log_probs(model, images, batch_size):
             results[i] = read(i, log_probs)
         return results  # type: ignore[return-value]

@@ -112,6 +112,12 @@ def beam_search(
     return [Decoded(labels, math.exp(ctc / len(log_probs)) if len(log_probs) else 0.0) for labels, ctc in found]
 
 
+def search_is_compiled() -> bool:
+    """Whether the compiled search could be built: it releases the GIL while it searches, the
+    Python one does not (so only the compiled one can run beside the network)."""
+    return _NATIVE.load() is not None
+
+
 def _searcher(lm: CharNgram, lexicon: Lexicon | None) -> Any:
     """The compiled search over ``lm`` and ``lexicon`` (made once for the pair), or None without the module."""
     module = _NATIVE.load()
