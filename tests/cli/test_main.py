@@ -314,6 +314,14 @@ def test_lm_adds_a_tuned_language_model_that_transcribe_and_evaluate_use(tmp_pat
     assert f"CER: {greedy_cer}%" in without.output
     result = invoke("lm", manifest, "--config", sources, *args, "-o", lm_model)
     assert result.exit_code != 0 and "either as DATA or as --config" in result.output
+    result = invoke("lm", "--config", sources, "--valid", manifest, *args, "-o", lm_model)
+    assert result.exit_code == 1 and "--valid goes with DATA" in result.output
+    missing = tmp_path / "missing.toml"
+    missing.write_text(f'[[data.sources]]\ntrain = "{(tmp_path / "nope.tsv").as_posix()}"\n', encoding="utf-8")
+    result = invoke("lm", "--config", missing, *args, "-o", lm_model)
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        f"error: {tmp_path / 'nope.tsv'}: no such file or folder"
+    ]
 
 
 def test_ensemble_combines_trained_models_and_lm_tunes_it(tmp_path):
