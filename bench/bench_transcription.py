@@ -16,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,8 +49,6 @@ def main() -> None:
             model = load_model(name, threads=1)
             loaded = time.perf_counter() - start
             if arguments.scale is not None:
-                from dataclasses import replace
-
                 model.preprocessing = replace(model.preprocessing, scale=arguments.scale)
             language_model = model.language_model
             for decoding in ("greedy", "language model") if language_model is not None else ("greedy",):
