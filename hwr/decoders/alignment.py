@@ -59,7 +59,7 @@ def align(log_probs: np.ndarray, labels: list[int]) -> list[CharSpan]:
     state = end
     for t in range(frames - 1, -1, -1):
         path[t] = state
-        state -= back[t, state]
+        state -= int(back[t, state])  # a Python int: an int8 would overflow past 127 states
     spans = []
     for k, label in enumerate(labels):
         on = np.flatnonzero(path == 2 * k + 1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import cv2
 import numpy as np
@@ -163,11 +165,21 @@ def test_the_recipe_masks_hooker_lines_into_a_manifest_hwr_reads(tmp_path):
 
 @needs_hooker
 def test_hooker_lines_masked_through_the_layout_reader_are_those_of_before(tmp_path):
-    # SHA-256 of the pixels the recipe wrote before it read its pages with hwr.data.layout (all
-    # 597 test lines were compared pixel for pixel when it changed; RESULTS.md, Session 25).
-    before = ["61bc1f64aa4a8b6f", "2ad1811a3b0d3001", "e82b5874b5be759c"]
+    # SHA-256 of the masked pixels of the WebP crops re-cut from the source pages (shared data of
+    # 2026-12; the JPEG crops before gave 61bc1f64..., 2ad1811a..., e82b5874...).
+    before = ["90d6b32974526add", "eb6cf6e192a12361", "2806b10082318957"]
     lines = read_lines(masked_hooker_lines(tmp_path, "test", 3)).lines
     assert [hashlib.sha256(read_gray(line.image).tobytes()).hexdigest()[:16] for line in lines] == before
+    # The same pixels through a second path: the polygon read from the PAGE-XML by plain ElementTree.
+    table = read_lines(HOOKER_MANIFEST, "test").lines[:3]
+    rows = {row["id"]: row for row in csv.DictReader(HOOKER_MANIFEST.open(encoding="utf-8"), delimiter="\t")}
+    for original, masked in zip(table, lines):
+        row = rows[original.id]
+        root = ET.parse(HOOKER_MANIFEST.parent / "page_xml" / f"{row['page']}.xml").getroot()
+        (coords,) = [e.find("{*}Coords") for e in root.iter() if e.get("id") == original.id.partition("__")[2]]
+        xy = [round(float(v)) for v in coords.get("points").replace(",", " ").split()]
+        polygon = np.array(xy, np.int32).reshape(-1, 2) - [int(row["x"]), int(row["y"])]
+        assert (mask_outside(read_gray(original.image), polygon) == read_gray(masked.image)).all()
 
 
 def one_line_data_set(folder, line_id):

@@ -35,3 +35,41 @@ def test_the_spans_follow_the_best_path_that_spells_the_labels(seed):
 def test_no_path_no_spans():
     assert align(random_log_probs(0, frames=2, classes=3), [1, 1]) == []  # 1 1 needs a blank between: 3 frames
     assert align(random_log_probs(0, frames=3, classes=3), []) == []
+
+
+def best_path_score(log_probs: np.ndarray, labels: list[int]) -> float:
+    """The Viterbi score of the best CTC path that spells ``labels``, in plain Python loops: the
+    reference for cases too long to enumerate."""
+    states = [0]
+    for label in labels:
+        states += [label, 0]
+    score = [-np.inf] * len(states)
+    score[0], score[1] = log_probs[0, states[0]], log_probs[0, states[1]]
+    for t in range(1, len(log_probs)):
+        previous = score
+        score = []
+        for s, label in enumerate(states):
+            best = previous[s]
+            if s >= 1:
+                best = max(best, previous[s - 1])
+            if s >= 2 and label != 0 and label != states[s - 2]:
+                best = max(best, previous[s - 2])
+            score.append(best + log_probs[t, label])
+    return max(score[-1], score[-2])
+
+
+@pytest.mark.parametrize(("seed", "labels", "frames"), [(0, 300, 2000), (1, 150, 400), (2, 64, 130), (3, 200, 420)])
+def test_long_readings_are_placed_on_their_best_path(seed, labels, frames):
+    """Past 127 CTC states (64 characters) the back-pointers once overflowed int8."""
+    rng = np.random.default_rng(seed)
+    text = rng.integers(1, 6, labels).tolist()  # few classes: many repeated letters, which need a blank between
+    log_probs = random_log_probs(seed, frames=frames, classes=6)
+    spans = align(log_probs, text)
+    assert [s.label for s in spans] == text
+    path = np.zeros(frames, np.int64)
+    for before, span in zip((None, *spans[:-1]), spans):
+        assert span.first <= span.last
+        if before is not None:
+            assert span.first > before.last + (span.label == before.label)  # a repeat needs a blank between
+        path[span.first : span.last + 1] = span.label
+    assert log_probs[np.arange(frames), path].sum() == pytest.approx(best_path_score(log_probs, text), abs=1e-9)
