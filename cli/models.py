@@ -26,7 +26,7 @@ def lm(
     model: Annotated[Path, typer.Option("--model", "-m", help="The trained model (best.safetensors).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model with its language model.")],
     data: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Argument(help="The training lines, as given to hwr train: their texts are counted."),
     ] = None,
     config: Annotated[
@@ -36,7 +36,7 @@ def lm(
             "each read at its own scale (repeatable)."
         ),
     ] = None,
-    valid: Annotated[Path | None, typer.Option(help="Validation lines to tune on, as for hwr train.")] = None,
+    valid: Annotated[str | None, typer.Option(help="Validation lines to tune on, as for hwr train.")] = None,
     text: Annotated[
         list[Path] | None, typer.Option(help="A plain-text file to count as well, a text a line (repeatable).")
     ] = None,
@@ -66,13 +66,13 @@ def lm(
     from hwr.engine.tune_lm import add_language_model
     from hwr.model_file import provenance, read_model_file, save_model
 
-    existing(*(data or []), *(config or []), valid, model, *(text or []))
+    existing(*(Path(p) for p in data or []), *(config or []), Path(valid) if valid else None, model, *(text or []))
     if bool(data) == bool(config):
         fail("give the training lines either as DATA or as --config files' [[data.sources]], one of the two")
     if data:
         if valid is not None and len(data) > 1:
             fail(f"--valid goes with one data set, not {len(data)}: each set's valid split is used")
-        settings = {"sources": [{"train": source, "valid": valid} for source in data_sources([str(p) for p in data])]}
+        settings = {"sources": [{"train": source, "valid": valid} for source in data_sources(data)]}
     else:
         if valid is not None:
             fail("--valid goes with DATA; a config file gives each source its valid")
