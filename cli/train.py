@@ -139,7 +139,8 @@ def train(
         list[str] | None,
         typer.Argument(
             help="Training lines, one or more data sets: each a .tsv/.csv manifest (its train and valid "
-            "splits where it has a split column), a folder of x.png + x.gt.txt pairs, or IAM's lines.txt."
+            "splits where it has a split column), a folder of x.png + x.gt.txt pairs, IAM's lines.txt, or "
+            "PAGE-XML/ALTO pages (a file, a folder, a glob; files given one by one are one set)."
         ),
     ] = None,
     output: Annotated[

@@ -74,3 +74,11 @@ def test_a_run_folder_is_not_overwritten_unless_asked_and_resume_refuses_a_new_n
     )
     assert result.exit_code == 0, result.output
     assert "resuming with training.learning_rate 0.001 -> 0.002" in result.output
+
+
+def test_train_help_names_every_form_of_data():
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for form in ("manifest", "x.gt.txt", "lines.txt", "PAGE-XML/ALTO"):
+        assert form in text, form
