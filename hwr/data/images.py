@@ -64,13 +64,14 @@ def read_gray(path: str | Path) -> np.ndarray:
     return decode_gray(data, path)
 
 
-def _declared_size(data: np.ndarray) -> tuple[int, int] | None:
-    """(width, height) from the image header, without decoding the pixels; None if unreadable."""
+def _declared_size(source: io.BytesIO | Path) -> tuple[int, int] | None:
+    """(width, height) from the image header, without decoding the pixels; None if unreadable. Pillow
+    reads as far into ``source`` as its format needs (a JPEG's size may follow megabytes of EXIF)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         Image.MAX_IMAGE_PIXELS = None  # hwr applies its own limit, MAX_PIXELS, to the declared size
         try:
-            with Image.open(io.BytesIO(data.tobytes())) as image:
+            with Image.open(source) as image:
                 return image.size
         except (OSError, ValueError, SyntaxError):
             return None
@@ -79,10 +80,7 @@ def _declared_size(data: np.ndarray) -> tuple[int, int] | None:
 def image_size(path: str | Path) -> tuple[int, int] | None:
     """(width, height) from the header of the image file at ``path``, without decoding its pixels;
     None where it is missing or no image."""
-    try:
-        return _declared_size(np.fromfile(path, dtype=np.uint8, count=1 << 16))
-    except (OSError, ValueError):
-        return None
+    return _declared_size(Path(path))
 
 
 def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
@@ -91,7 +89,7 @@ def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
     The size in the header is checked first, so a huge image is refused before
     its pixels take memory.
     """
-    size = _declared_size(data)
+    size = _declared_size(io.BytesIO(data.tobytes()))
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise ImageError(f"{path}: image too large ({size[0]}x{size[1]} pixels, at most {MAX_PIXELS:,})")
     try:

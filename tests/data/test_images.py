@@ -116,3 +116,47 @@ def test_an_image_higher_than_wide_or_than_three_lines_looks_like_a_page():
     assert looks_like_a_page(block, Preprocessing(96, scale=0.74)) and not looks_like_a_page(
         line, Preprocessing(96, 0.74)
     )
+
+
+def _page_with_large_metadata(path, format):
+    """A 900x700 page in ``format`` whose header carries ~300 KB of metadata before (or around) its size."""
+    from PIL import Image, PngImagePlugin
+
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((700, 900)) * 255).astype(np.uint8)  # noise: a WebP larger than 64 KiB
+    image, blob = Image.fromarray(pixels), bytes(rng.integers(0, 256, 300_000, np.uint8))
+    if format == "jpeg":  # the ICC profile, split over APP2 segments, comes before the frame header
+        image.save(path, "JPEG", icc_profile=blob, exif=b"Exif\x00\x00" + blob[:60_000])
+    elif format == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("comment", blob.hex()[:300_000], zip=True)
+        image.save(path, "PNG", pnginfo=info)
+    elif format == "tiff":
+        image.save(path, "TIFF", description=blob.hex()[:300_000])
+    elif format == "webp":
+        image.save(path, "WEBP", quality=90, exif=b"Exif\x00\x00" + blob[:100_000])
+    else:  # JP2: an XML box of 300 KB between the file type box and the header box
+        import io
+        import struct
+
+        encoded = io.BytesIO()
+        image.save(encoded, "JPEG2000")
+        data = encoded.getvalue()
+        xml = b"<meta>" + blob.hex()[:300_000].encode() + b"</meta>"
+        header_box = data.index(b"jp2h") - 4
+        path.write_bytes(data[:header_box] + struct.pack(">I", 8 + len(xml)) + b"xml " + xml + data[header_box:])
+    return pixels
+
+
+@pytest.mark.parametrize("format", ["jpeg", "png", "tiff", "webp", "jp2"])
+def test_page_sizes_are_read_from_headers_of_any_length(tmp_path, format):
+    from hwr.data.images import image_size
+
+    path = tmp_path / f"page.{format}"
+    pixels = _page_with_large_metadata(path, format)
+    assert path.stat().st_size > 1 << 16
+    assert image_size(path) == (900, 700)
+    gray = read_gray(path)
+    assert gray.shape == (700, 900)
+    if format in ("png", "tiff"):
+        assert (gray == pixels).all()
