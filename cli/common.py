@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hwr.errors import HwrError
+from hwr.errors import HwrError, ItemFailure, debugging, unforeseen_failures
 from hwr.shipped import DEFAULT_NAME
 
 F = TypeVar("F", bound=Callable)
@@ -77,10 +77,12 @@ def warn(message: str) -> None:
 
 def reports_errors(command: F) -> F:
     """hwr's errors and the system's (a missing or unwritable file) become ``error: <message>``
-    and exit status 1; any other exception is a bug and keeps its traceback."""
+    and exit status 1; any other exception is a bug and keeps its traceback. Under --debug, the
+    tracebacks of the pages and lines that failed unforeseen follow the run's own output."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        earlier = len(unforeseen_failures())  # a process may run several commands (tests do)
         try:
             return command(*args, **kwargs)
         except HwrError as exc:
@@ -91,8 +93,19 @@ def reports_errors(command: F) -> F:
             fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc))
         except KeyboardInterrupt:
             fail("interrupted (a training run keeps its last completed epoch: continue it with --resume)")
+        finally:
+            _show_failures(unforeseen_failures()[earlier:])
 
     return wrapper  # type: ignore[return-value]
+
+
+def _show_failures(failures: list[ItemFailure]) -> None:
+    import traceback
+
+    if debugging():
+        for failure in failures:
+            warn(f"traceback of: {failure}")
+            warn("".join(traceback.format_exception(failure.__cause__)).rstrip())
 
 
 def set_threads(threads: int | None) -> int:

@@ -39,9 +39,18 @@ def setup_process(
     version: Annotated[
         bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print hwr's version and exit.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="After a run, show the traceback of each page or line that failed (or HWR_DEBUG=1)."
+        ),
+    ] = False,
 ) -> None:
     """Before every command: malloc keeps freed memory (see hwr.allocator)."""
     from hwr.allocator import retain_freed_memory
+
+    if debug:
+        os.environ["HWR_DEBUG"] = "1"
 
     retain_freed_memory()
 

@@ -31,6 +31,7 @@ from cli.common import (
 
 if TYPE_CHECKING:
     from hwr.model_file import Model
+    from hwr.recognizer import Transcription
 
 
 class OutputFormat(StrEnum):
@@ -149,7 +150,7 @@ def transcribe(
 def _transcribe_lines(
     paths: list[Path], recognizer: Model, format: OutputFormat, output: Path | None, strict: bool, batch_size: int
 ) -> None:
-    from hwr.errors import ImageError
+    from hwr.errors import HwrError, ImageError, failure
     from hwr.recognizer import stream_files
 
     problems, written = 0, 0
@@ -167,30 +168,36 @@ def _transcribe_lines(
         placed = format is OutputFormat.json
         for path, result in stream_files(recognizer, paths, batch_size, placed, page_guard):
             advance(1)
-            if isinstance(result, ImageError):
-                warn(f"warning: {result}, skipped")
+            try:
+                if isinstance(result, HwrError):
+                    raise result
+                stream.write(_line_row(path, result, format, written, len(paths)))
+            except Exception as exc:
+                warn(f"warning: {failure(str(path), exc)}, skipped")
                 problems += 1
                 continue
-            if format is OutputFormat.json:
-                row = {
-                    "image": str(path),
-                    "text": result.text,
-                    "confidence": round(result.confidence, 4),
-                    "characters": [character.to_dict() for character in result.characters],
-                }
-                stream.write(("," if written else "") + "\n" + json.dumps(row, ensure_ascii=False))
-            elif format is OutputFormat.tsv:
-                stream.write(f"{_tsv_field(str(path))}\t{_tsv_field(result.text)}\t{result.confidence:.4f}\n")
-            else:
-                stream.write(f"{result.text}\n" if len(paths) == 1 else f"{path}\t{result.text}\n")
             written += 1
             stream.flush()
         if format is OutputFormat.json:
             stream.write("\n]\n")
     if problems:
         warn(f"{problems} of {len(paths)} images skipped")
-        if not written:
-            raise typer.Exit(1)
+        raise typer.Exit(1)
+
+
+def _line_row(path: Path, result: Transcription, format: OutputFormat, written: int, lines: int) -> str:
+    """One line's result as ``format`` writes it (a JSON row after ``written`` others)."""
+    if format is OutputFormat.json:
+        row = {
+            "image": str(path),
+            "text": result.text,
+            "confidence": round(result.confidence, 4),
+            "characters": [character.to_dict() for character in result.characters],
+        }
+        return ("," if written else "") + "\n" + json.dumps(row, ensure_ascii=False)
+    if format is OutputFormat.tsv:
+        return f"{_tsv_field(str(path))}\t{_tsv_field(result.text)}\t{result.confidence:.4f}\n"
+    return f"{result.text}\n" if lines == 1 else f"{path}\t{result.text}\n"
 
 
 def _transcribe_pages(
@@ -202,37 +209,54 @@ def _transcribe_pages(
     glyphs: bool,
     batch_size: int,
 ) -> None:
-    """Each (layout, page image or None) read and written out."""
-    from hwr.atomic import write_bytes_atomically
-    from hwr.errors import ImageError, PageXmlError
-    from hwr.page_output import output_path, render
-    from hwr.pages import read_page
+    """Each (layout, page image or None) read and written out; a page that fails is reported in one
+    line and the others are written; the exit status is 1 if any failed."""
+    from hwr.errors import failure
 
     problems = 0
     with line_progress(len(jobs)) as advance:
         for xml, image in jobs:
             try:
-                reading = read_page(recognizer, xml, image, batch_size)
-            except (PageXmlError, ImageError) as exc:
-                warn(f"warning: {exc}; page skipped")
+                lines, target = _transcribe_page(xml, image, recognizer, format, output, in_place, glyphs, batch_size)
+            except typer.Exit:
+                raise
+            except Exception as exc:  # one page, whatever went wrong with it, never stops the others
+                warn(f"warning: {failure(str(xml), exc)}; page skipped")
                 problems += 1
-                advance(1)
-                continue
-            for problem in reading.layout.problems:
-                warn(f"warning: {problem}")
-            chosen = format.value if format is not None else reading.layout.format
-            if in_place and chosen != reading.layout.format:
-                fail(f"--in-place writes {xml} in its own format ({reading.layout.format}), not {chosen}")
-            target = output_path(xml, chosen, output, in_place)
-            if output is not None:
-                output.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomically(target, render(reading, chosen, glyphs))
-            typer.echo(f"{xml}: {len(reading.lines)} lines -> {target}")
+            else:
+                typer.echo(f"{xml}: {lines} lines -> {target}")
             advance(1)
     if problems:
         warn(f"{problems} of {len(jobs)} pages skipped")
-        if problems == len(jobs):
-            raise typer.Exit(1)
+        raise typer.Exit(1)
+
+
+def _transcribe_page(
+    xml: Path,
+    image: Path | None,
+    recognizer: Model,
+    format: OutputFormat | None,
+    output: Path | None,
+    in_place: bool,
+    glyphs: bool,
+    batch_size: int,
+) -> tuple[int, Path]:
+    """One page read and written out; returns its line count and the file written."""
+    from hwr.atomic import write_bytes_atomically
+    from hwr.page_output import output_path, render
+    from hwr.pages import read_page
+
+    reading = read_page(recognizer, xml, image, batch_size)
+    for problem in reading.layout.problems:
+        warn(f"warning: {problem}")
+    chosen = format.value if format is not None else reading.layout.format
+    if in_place and chosen != reading.layout.format:
+        fail(f"--in-place writes {xml} in its own format ({reading.layout.format}), not {chosen}")
+    target = output_path(xml, chosen, output, in_place)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(target, render(reading, chosen, glyphs))
+    return len(reading.lines), target
 
 
 @reports_errors

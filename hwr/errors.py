@@ -7,6 +7,8 @@ Anything else raised inside hwr is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+
 
 class HwrError(Exception):
     """Something hwr was given that it cannot use; the message says what and where."""
@@ -34,3 +36,37 @@ class PageXmlError(HwrError):
 
 class TrainingError(HwrError):
     """Training can't start or go on; the message says why and what to change."""
+
+
+class ItemFailure(HwrError):
+    """A page or line that failed for a reason hwr did not foresee (a bug): it is reported and
+    skipped like bad input, so that one page never stops a batch; its cause keeps the traceback."""
+
+
+_FAILURES: list[ItemFailure] = []
+
+
+def failure(where: str, error: Exception) -> HwrError:
+    """``error``, raised while ``where`` was read or written, as an :class:`HwrError` to report in
+    one line: hwr's own errors as they are, anything else as an :class:`ItemFailure` naming
+    ``where``, kept for :func:`unforeseen_failures`."""
+    if isinstance(error, HwrError):
+        return error
+    wrapped = ItemFailure(
+        f"{where}: failed ({type(error).__name__}: {error}); a bug in hwr: please report it "
+        "with the traceback that --debug (or HWR_DEBUG=1) shows"
+    )
+    wrapped.__cause__ = error
+    _FAILURES.append(wrapped)
+    return wrapped
+
+
+def unforeseen_failures() -> list[ItemFailure]:
+    """The failures :func:`failure` wrapped in this process so far, oldest first (their tracebacks
+    are shown after a command's run, under --debug)."""
+    return list(_FAILURES)
+
+
+def debugging() -> bool:
+    """Whether tracebacks are wanted: ``hwr --debug`` or ``HWR_DEBUG=1``."""
+    return os.environ.get("HWR_DEBUG", "0") not in ("", "0")

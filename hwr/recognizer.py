@@ -29,7 +29,7 @@ from hwr.decoders.greedy import greedy_decode
 from hwr.decoders.rescoring import rescoring_decode
 from hwr.devices import device_of
 from hwr.ensemble import RescoringEnsemble, networks_of
-from hwr.errors import ImageError
+from hwr.errors import HwrError, failure
 from hwr.model_file import Model
 from hwr.threads import thread_lent
 
@@ -179,16 +179,18 @@ def stream_files(
     batch_size: int = 16,
     place: bool = False,
     page_guard: Callable[[str], None] | None = None,
-) -> Iterator[tuple[Path | Line, Transcription | ImageError]]:
+) -> Iterator[tuple[Path | Line, Transcription | HwrError]]:
     """Each line file (or line of a page) with its transcription, or the error that made it
     unreadable, in the order of ``paths``, a chunk of batches at a time: results come as they are
     made. With ``place``, each character is placed on its line image. With ``page_guard``, an
-    image that looks like a page is told to it (which may raise ImageError to skip the image)."""
+    image that looks like a page is told to it (which may raise ImageError to skip the image).
+    A line that fails in any way (a bug included, see :func:`~hwr.errors.failure`) gets its error
+    and the others are read."""
     chunk = batch_size * LINES_PER_CHUNK
     read = LineImages()
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
-        outcomes: list[Transcription | ImageError | None] = [None] * len(part)
+        outcomes: list[Transcription | HwrError | None] = [None] * len(part)
         images, widths, readable = [], [], []
         for k, path in enumerate(part):
             try:
@@ -201,12 +203,31 @@ def stream_files(
                 images.append(normalize_line(gray, model.preprocessing))
                 widths.append(gray.shape[1])
                 readable.append(k)
-            except ImageError as exc:
-                outcomes[k] = exc
-        placed = transcribe_normalized(model, images, batch_size, widths if place else None)
+            except Exception as exc:
+                outcomes[k] = failure(_where(path), exc)
+        try:
+            placed: list[Transcription | HwrError] = list(
+                transcribe_normalized(model, images, batch_size, widths if place else None)
+            )
+        except Exception:  # one line's fault, or the batch's: read each alone to tell
+            placed = [
+                _transcribe_alone(model, image, width, place, _where(part[k]))
+                for image, width, k in zip(images, widths, readable)
+            ]
         for k, transcription in zip(readable, placed):
             outcomes[k] = transcription
         yield from zip(part, outcomes)  # type: ignore[misc]
+
+
+def _transcribe_alone(model: Model, image: np.ndarray, width: int, place: bool, where: str) -> Transcription | HwrError:
+    try:
+        return transcribe_normalized(model, [image], 1, [width] if place else None)[0]
+    except Exception as exc:
+        return failure(where, exc)
+
+
+def _where(item: Path | Line) -> str:
+    return f"{item.image}: line {item.id}" if isinstance(item, Line) and item.polygon is not None else str(item)
 
 
 def transcribe_files(
@@ -217,7 +238,7 @@ def transcribe_files(
     results: dict[Path | Line, Transcription] = {}
     problems: list[str] = []
     for path, outcome in stream_files(model, paths, batch_size):
-        if isinstance(outcome, ImageError):
+        if isinstance(outcome, HwrError):
             problems.append(str(outcome))
         else:
             results[path] = outcome

@@ -100,7 +100,7 @@ def test_transcribe_skips_each_bad_image_with_its_name_and_counts_them(setting, 
         (tmp_path / name).write_bytes(content)
     assert len(bad) >= 110
     result = invoke("transcribe", tmp_path, "--model", model, "--format", "tsv")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # the readable ones written, the status says some were not
     lines = result.output.splitlines()
     transcribed = {line.split("\t")[0].rsplit("/", 1)[-1] for line in lines[1:] if "\t" in line}
     assert set(odd_but_valid_images()) <= transcribed and not transcribed & set(bad)
@@ -280,3 +280,65 @@ def test_bad_layout_files_through_transcribe_evaluate_and_train(setting, tmp_pat
     for name, (_, outcome) in layouts.items():
         if outcome != "read":
             assert name in evaluated.output and name in trained.output, name
+
+
+def failing_on(target, name):
+    """``target`` (a function or a class's ``__call__``) made to raise a bug's ZeroDivisionError when its
+    first argument names ``name``."""
+
+    def broken(*args, **kwargs):
+        if any(name in str(getattr(a, "image", a)) for a in args[:2]):
+            raise ZeroDivisionError("a bug")
+        return target(*args, **kwargs)
+
+    return broken
+
+
+def test_a_bug_on_one_page_or_line_never_stops_the_others(setting, tmp_path, monkeypatch):
+    """Each command reports the failing page or line in one line and goes on; --debug shows the
+    traceback after the run, and only then."""
+    import hwr.data.prepare
+    import hwr.data.readers
+    import hwr.page_output
+    import hwr.recognizer
+    from tests.synthetic_pages import synthetic_pages
+
+    _, _, model = setting
+    layouts = synthetic_pages(tmp_path / "pages", 3, 3, "page")
+    render = hwr.page_output.render
+
+    def render_failing_on_page1(reading, *args, **kwargs):
+        if reading.layout.path.name == "page1.xml":
+            raise ZeroDivisionError("a bug")
+        return render(reading, *args, **kwargs)
+
+    monkeypatch.setattr(hwr.page_output, "render", render_failing_on_page1)
+    result = invoke("transcribe", *layouts, "--model", model, "-f", "alto", "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["page0.xml", "page2.xml"]
+    (problem,) = [line for line in result.output.splitlines() if "page1.xml" in line]
+    assert problem.startswith("warning: ") and "ZeroDivisionError: a bug" in problem and "page skipped" in problem
+    assert "1 of 3 pages skipped" in result.output
+    debug = runner.invoke(app, ["--debug", "transcribe", *map(str, layouts), "-m", str(model), "-o", str(tmp_path / "d")])
+    assert debug.exit_code == 1
+    before, _, after = debug.output.partition("Traceback")
+    assert "1 of 3 pages skipped" in before and "ZeroDivisionError: a bug" in after and "render_failing_on_page1" in after
+    monkeypatch.delenv("HWR_DEBUG")  # --debug set it for the process
+
+    # Line images (transcribe, evaluate) and the training reader: a bug while one line is read.
+    monkeypatch.setattr(hwr.recognizer, "LineImages", lambda: failing_on(hwr.data.readers.LineImages(), "000002"))
+    monkeypatch.setattr(hwr.data.prepare, "LineImages", lambda: failing_on(hwr.data.readers.LineImages(), "000002"))
+    manifest = generate_dataset(tmp_path / "lines", 8, seed=1, valid_fraction=0.25, test_fraction=0.0)
+    images = sorted((tmp_path / "lines" / "images").glob("*.png"))
+    result = invoke("transcribe", *images, "--model", model, "-f", "tsv")
+    assert result.exit_code == 1 and "1 of 8 images skipped" in result.output
+    assert len([line for line in result.output.splitlines() if ".png\t" in line]) == 7
+    evaluated = invoke("evaluate", manifest, "--model", model)
+    assert evaluated.exit_code == 0 and "7 evaluated, 1 skipped" in evaluated.output
+    trained = invoke("train", manifest, "-o", tmp_path / "run", *TINY_ARGS)
+    assert trained.exit_code == 0 and "000002.png: failed (ZeroDivisionError: a bug)" in trained.output
+
+    # A layout file that fails while train, evaluate or lm read it: skipped, named, the others read.
+    monkeypatch.setattr(hwr.data.readers, "_layout_lines", failing_on(hwr.data.readers._layout_lines, "page1"))
+    evaluated = invoke("evaluate", tmp_path / "pages", "--model", model)
+    assert evaluated.exit_code == 0 and "6 evaluated" in evaluated.output and "page1.xml: failed" in evaluated.output

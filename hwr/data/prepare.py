@@ -15,7 +15,7 @@ import numpy as np
 
 from hwr.data.images import Preprocessing, normalize_line
 from hwr.data.readers import LineImages, LineSet
-from hwr.errors import ImageError, TrainingError
+from hwr.errors import TrainingError, failure
 
 if TYPE_CHECKING:
     from hwr.model_file import Model
@@ -57,8 +57,9 @@ def prepare(
     for line in lines.lines:
         try:
             image = normalize_line(read(line), preprocessing)
-        except ImageError as exc:
-            problems.append(f"{exc}, skipped" if line.polygon is None else f"{exc}: line {line.id} skipped")
+        except Exception as exc:  # one line, whatever went wrong with it, never stops the others
+            error = failure(str(line.image), exc)
+            problems.append(f"{error}, skipped" if line.polygon is None else f"{error}: line {line.id} skipped")
             continue
         labels: list[int] = []
         if for_training:

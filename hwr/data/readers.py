@@ -31,7 +31,7 @@ import pandas as pd
 
 from hwr.data.images import image_size, read_gray
 from hwr.data.layout import cut_line, polygon_height, read_layout
-from hwr.errors import DatasetError, ImageError, PageXmlError
+from hwr.errors import DatasetError, ImageError, PageXmlError, failure
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_COLUMNS = ("image", "path", "file", "filename")
@@ -197,23 +197,31 @@ def _read_layouts(paths: Sequence[Path]) -> LineSet:
     lines = LineSet()
     for path in paths:
         try:
-            layout = read_layout(path)
-        except PageXmlError as exc:
-            lines.problems.append(f"{exc}; skipped")
+            page = _layout_lines(path)
+        except Exception as exc:  # one file, whatever went wrong with it, never stops the others
+            lines.problems.append(f"{failure(str(path), exc)}; skipped")
             continue
-        lines.problems.extend(layout.problems)
-        if layout.lines and image_size(layout.image) is None:
-            problem = "not found" if not layout.image.is_file() else "not an image or corrupt"
-            lines.problems.append(f"{path}: page image {layout.image} {problem}; its {len(layout.lines)} lines skipped")
-            continue
-        for line in layout.lines:
-            if line.text is None or not line.text.strip():
-                lines.problems.append(f"{path}: line {line.id!r}: no text, skipped")
-            else:
-                polygon = tuple((int(x), int(y)) for x, y in line.polygon)
-                lines.lines.append(Line(f"{path.stem}__{line.id}", layout.image, line.text, None, polygon))
+        lines.lines.extend(page.lines)
+        lines.problems.extend(page.problems)
     if not lines.lines and not lines.problems:
         raise DatasetError(f"{', '.join(map(str, paths[:3]))}: no text lines in these layout files")
+    return lines
+
+
+def _layout_lines(path: Path) -> LineSet:
+    """The transcribed lines of one PAGE/ALTO file, and what was skipped; raises PageXmlError."""
+    layout = read_layout(path)
+    lines = LineSet(problems=list(layout.problems))
+    if layout.lines and image_size(layout.image) is None:
+        problem = "not found" if not layout.image.is_file() else "not an image or corrupt"
+        lines.problems.append(f"{path}: page image {layout.image} {problem}; its {len(layout.lines)} lines skipped")
+        return lines
+    for line in layout.lines:
+        if line.text is None or not line.text.strip():
+            lines.problems.append(f"{path}: line {line.id!r}: no text, skipped")
+        else:
+            polygon = tuple((int(x), int(y)) for x, y in line.polygon)
+            lines.lines.append(Line(f"{path.stem}__{line.id}", layout.image, line.text, None, polygon))
     return lines
 
 
