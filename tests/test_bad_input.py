@@ -319,10 +319,14 @@ def test_a_bug_on_one_page_or_line_never_stops_the_others(setting, tmp_path, mon
     (problem,) = [line for line in result.output.splitlines() if "page1.xml" in line]
     assert problem.startswith("warning: ") and "ZeroDivisionError: a bug" in problem and "page skipped" in problem
     assert "1 of 3 pages skipped" in result.output
-    debug = runner.invoke(app, ["--debug", "transcribe", *map(str, layouts), "-m", str(model), "-o", str(tmp_path / "d")])
+    debug = runner.invoke(
+        app, ["--debug", "transcribe", *map(str, layouts), "-m", str(model), "-o", str(tmp_path / "d")]
+    )
     assert debug.exit_code == 1
     before, _, after = debug.output.partition("Traceback")
-    assert "1 of 3 pages skipped" in before and "ZeroDivisionError: a bug" in after and "render_failing_on_page1" in after
+    assert (
+        "1 of 3 pages skipped" in before and "ZeroDivisionError: a bug" in after and "render_failing_on_page1" in after
+    )
     monkeypatch.delenv("HWR_DEBUG")  # --debug set it for the process
 
     # Line images (transcribe, evaluate) and the training reader: a bug while one line is read.
