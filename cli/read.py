@@ -31,6 +31,7 @@ from cli.common import (
 
 if TYPE_CHECKING:
     from hwr.model_file import Model
+    from hwr.pages import PageReading
     from hwr.recognizer import Transcription
 
 
@@ -123,7 +124,7 @@ def transcribe(
 ) -> None:
     """Transcribe line images, writing each result as its batch finishes; or every line of pages
     (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
-    from hwr.data.readers import image_paths, layout_line_heights, layout_paths, line_heights
+    from hwr.data.readers import image_paths, layout_paths, line_heights
 
     if layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs):
         if layout is not None:
@@ -136,8 +137,10 @@ def transcribe(
         if in_place and output is not None:
             fail("--in-place writes into the layout files; leave out --output")
         recognizer = load(model, lm, device, threads)
-        read_at(recognizer, scale, lambda: layout_line_heights([xml for xml, _ in jobs]))
-        _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size)
+        per_page = parse_scale(scale) == "auto"
+        if not per_page:
+            read_at(recognizer, scale, lambda: [])
+        _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size, per_page)
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
     else:
@@ -208,23 +211,28 @@ def _transcribe_pages(
     in_place: bool,
     glyphs: bool,
     batch_size: int,
+    per_page: bool,
 ) -> None:
-    """Each (layout, page image or None) read and written out; a page that fails is reported in one
-    line and the others are written; the exit status is 1 if any failed."""
+    """Each (layout, page image or None) read and written out (``per_page``: at the scale of its
+    own lines); a page that fails is reported in one line and the others are written; the exit
+    status is 1 if any failed."""
     from hwr.errors import failure
 
     problems = 0
     with line_progress(len(jobs)) as advance:
         for xml, image in jobs:
             try:
-                lines, target = _transcribe_page(xml, image, recognizer, format, output, in_place, glyphs, batch_size)
+                reading, target = _transcribe_page(
+                    xml, image, recognizer, format, output, in_place, glyphs, batch_size, per_page
+                )
             except typer.Exit:
                 raise
             except Exception as exc:  # one page, whatever went wrong with it, never stops the others
                 warn(f"warning: {failure(str(xml), exc)}; page skipped")
                 problems += 1
             else:
-                typer.echo(f"{xml}: {lines} lines -> {target}")
+                at = f" at scale {reading.scale:.3f}" if per_page and reading.scale is not None else ""
+                typer.echo(f"{xml}: {len(reading.lines)} lines{at} -> {target}")
             advance(1)
     if problems:
         warn(f"{problems} of {len(jobs)} pages skipped")
@@ -240,13 +248,14 @@ def _transcribe_page(
     in_place: bool,
     glyphs: bool,
     batch_size: int,
-) -> tuple[int, Path]:
-    """One page read and written out; returns its line count and the file written."""
+    per_page: bool,
+) -> tuple[PageReading, Path]:
+    """One page read and written out; returns its reading and the file written."""
     from hwr.atomic import write_bytes_atomically
     from hwr.page_output import output_path, render
     from hwr.pages import read_page
 
-    reading = read_page(recognizer, xml, image, batch_size)
+    reading = read_page(recognizer, xml, image, batch_size, "auto" if per_page else None)
     for problem in reading.layout.problems:
         warn(f"warning: {problem}")
     chosen = format.value if format is not None else reading.layout.format
@@ -256,7 +265,7 @@ def _transcribe_page(
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
     write_bytes_atomically(target, render(reading, chosen, glyphs))
-    return len(reading.lines), target
+    return reading, target
 
 
 @reports_errors
@@ -280,14 +289,26 @@ def evaluate(
     """CER and WER: total edits / total reference characters (words), after NFC and whitespace normalisation."""
     from hwr import evaluation
     from hwr.atomic import write_bytes_atomically
-    from hwr.data.readers import line_heights, read_lines
+    from hwr.data.readers import line_heights, read_lines, with_page_scales
 
     existing(*data)
     recognizer = load(model, lm, device, threads)
     lines = read_lines(data[0] if len(data) == 1 else data, split)
     if not lines.lines:
         fail(f"{', '.join(map(str, data))}: no usable lines" + (f" in split {split!r}" if split else ""))
-    read_at(recognizer, scale, lambda: line_heights(lines.lines))
+    pages = [line for line in lines.lines if line.polygon is not None]
+    if parse_scale(scale) == "auto" and pages:  # each page at the scale of its own lines
+        lines = with_page_scales(lines, recognizer.preprocessing)
+        scales = {line.image: line.scale for line in lines.lines if line.scale is not None}
+        warn(
+            f"reading each page at the scale of its own lines (auto): {min(scales.values()):.3f} to "
+            f"{max(scales.values()):.3f} over {len(scales)} pages"
+        )
+        crops = [line for line in lines.lines if line.polygon is None]
+        if crops:
+            read_at(recognizer, scale, lambda: line_heights(crops))
+    else:
+        read_at(recognizer, scale, lambda: line_heights(lines.lines))
     with line_progress(len(lines.lines)) as advance:
         result = evaluation.evaluate(recognizer, lines, batch_size, progress=advance)
     for problem in result.problems:

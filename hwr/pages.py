@@ -7,14 +7,15 @@ the layout's format, or another, is :mod:`hwr.page_output`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
-from hwr.data.images import normalize_line, read_gray
-from hwr.data.layout import LayoutLine, PageLayout, crop_origin, cut_line, read_layout
+from hwr.data.images import auto_scale, normalize_line, read_gray
+from hwr.data.layout import LayoutLine, PageLayout, crop_origin, cut_line, polygon_height, read_layout
 from hwr.errors import ImageError
 from hwr.model_file import Model
 from hwr.recognizer import Character, Transcription, transcribe_normalized, word_confidence, words_of
@@ -45,23 +46,37 @@ class PageReading:
     size: tuple[int, int]
     """(width, height) of the page image."""
     lines: list[LineReading]
+    scale: float | None = None
+    """The factor its lines were read at (None: the model's preprocessing as it is)."""
 
 
-def read_page(model: Model, xml: str | Path, image: str | Path | None = None, batch_size: int = 16) -> PageReading:
-    """Every line of the layout ``xml`` (its page image, or ``image``) read by ``model``; raises
+def read_page(
+    model: Model,
+    xml: str | Path,
+    image: str | Path | None = None,
+    batch_size: int = 16,
+    scale: float | Literal["auto"] | None = None,
+) -> PageReading:
+    """Every line of the layout ``xml`` (its page image, or ``image``) read by ``model``, at
+    ``scale`` (``auto``: this page's median line made as high as the model's lines, since the pages
+    of a collection are often scanned at several resolutions); raises
     :class:`~hwr.errors.PageXmlError` or :class:`~hwr.errors.ImageError` naming the file."""
     layout = read_layout(xml, image)
     try:
         page = read_gray(layout.image)
     except ImageError as exc:
         raise ImageError(f"{layout.path}: its page image: {exc}") from None
+    if scale == "auto":
+        heights = [polygon_height(line.polygon) for line in layout.lines]
+        scale = auto_scale(heights, model.preprocessing) if heights else None
+    preprocessing = model.preprocessing if scale is None else replace(model.preprocessing, scale=scale)
     crops = [_crop(page, line.polygon) for line in layout.lines]
-    images = [normalize_line(cut, model.preprocessing) for cut, *_ in crops]
+    images = [normalize_line(cut, preprocessing) for cut, *_ in crops]
     transcriptions = transcribe_normalized(model, images, batch_size, [cut.shape[1] for cut, *_ in crops])
     lines = [
         _on_page(line, transcription, *crop) for line, transcription, crop in zip(layout.lines, transcriptions, crops)
     ]
-    return PageReading(layout, (page.shape[1], page.shape[0]), lines)
+    return PageReading(layout, (page.shape[1], page.shape[0]), lines, scale)
 
 
 def _crop(page: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:

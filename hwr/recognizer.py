@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from hwr.data.batching import collate, width_batches
-from hwr.data.images import looks_like_a_page, normalize_line, read_gray, to_gray
+from hwr.data.images import Preprocessing, looks_like_a_page, normalize_line, read_gray, to_gray
 from hwr.data.readers import Line, LineImages
 from hwr.decoders.alignment import align
 from hwr.decoders.beam import BeamSettings, beam_decode, search_is_compiled
@@ -200,7 +200,7 @@ def stream_files(
                         f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels looks like a page, not a line: hwr reads "
                         "lines; give the page's PAGE-XML/ALTO layout (hwr transcribe page.xml, or IMAGE --layout page.xml)"
                     )
-                images.append(normalize_line(gray, model.preprocessing))
+                images.append(normalize_line(gray, _preprocessing(model, path)))
                 widths.append(gray.shape[1])
                 readable.append(k)
             except Exception as exc:
@@ -217,6 +217,12 @@ def stream_files(
         for k, transcription in zip(readable, placed):
             outcomes[k] = transcription
         yield from zip(part, outcomes)  # type: ignore[misc]
+
+
+def _preprocessing(model: Model, item: Path | Line) -> Preprocessing:
+    """How ``item`` is normalised: at its own scale where it has one."""
+    scale = item.scale if isinstance(item, Line) else None
+    return model.preprocessing if scale is None else replace(model.preprocessing, scale=scale)
 
 
 def _transcribe_alone(model: Model, image: np.ndarray, width: int, place: bool, where: str) -> Transcription | HwrError:

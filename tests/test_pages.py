@@ -231,3 +231,86 @@ def test_a_line_that_reads_nothing_keeps_one_empty_string_in_alto(pages, tmp_pat
     strings = [e for e in ET.parse(written).getroot().iter() if isinstance(e.tag, str) and e.tag.endswith("String")]
     assert len(strings) == 3 and all(s.get("CONTENT") == "" for s in strings)
     assert [line.text for line in read_layout(written).lines] == ["", "", ""]
+
+
+def half_size_copy(layout: Path, folder: Path) -> Path:
+    """``layout``'s page scanned at half the resolution: its image and every coordinate halved."""
+    folder.mkdir()
+    root = ET.parse(layout).getroot()
+    page = cv2.imread(str(layout.with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(folder / "half.png"), cv2.resize(page, (page.shape[1] // 2, page.shape[0] // 2)))
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name in ("points", "POINTS", "HPOS", "VPOS", "WIDTH", "HEIGHT", "imageWidth", "imageHeight"):
+                halves = [str(round(float(v) / 2)) for v in value.replace(",", " ").split()]
+                element.set(
+                    name,
+                    " ".join(",".join(halves[k : k + 2]) for k in range(0, len(halves), 2))
+                    if name == "points"
+                    else " ".join(halves),
+                )
+            elif name == "imageFilename":
+                element.set(name, "half.png")
+        if element.tag.endswith("fileName"):
+            element.text = "half.png"
+    (folder / "half.xml").write_bytes(ET.tostring(root))
+    return folder / "half.xml"
+
+
+def test_scale_auto_reads_each_page_at_the_scale_of_its_own_lines(pages, tmp_path):
+    """Pages of one collection scanned at several resolutions: each is read at its own scale, so a
+    page reads the same whichever pages it is read with."""
+    format, layouts = pages
+    model = reading_model([line.text for line in read_lines(layouts[0].parent).lines])
+    model_file = tmp_path / "m.safetensors"
+    save_model(model_file, model)
+    half = half_size_copy(layouts[0], tmp_path / "half")
+    full_scale, half_scale = (
+        read_page(model, layouts[0], scale="auto").scale,
+        read_page(model, half, scale="auto").scale,
+    )
+    assert half_scale == pytest.approx(2 * full_scale, rel=0.05)
+    runner = CliRunner()
+    both = runner.invoke(
+        app,
+        [
+            "transcribe",
+            str(layouts[0]),
+            str(half),
+            "-m",
+            str(model_file),
+            "-f",
+            "json",
+            "-o",
+            str(tmp_path / "both"),
+            "--scale",
+            "auto",
+        ],
+    )
+    assert both.exit_code == 0, both.output
+    assert f"at scale {full_scale:.3f}" in both.output and f"at scale {half_scale:.3f}" in both.output
+    alone = runner.invoke(
+        app,
+        [
+            "transcribe",
+            str(half),
+            "-m",
+            str(model_file),
+            "-f",
+            "json",
+            "-o",
+            str(tmp_path / "alone"),
+            "--scale",
+            "auto",
+        ],
+    )
+    assert alone.exit_code == 0, alone.output
+    texts = [
+        [line["text"] for line in json.loads((tmp_path / run / "half.json").read_text())["lines"]]
+        for run in ("both", "alone")
+    ]
+    assert texts[0] == texts[1]
+    # evaluate reads the lines of each page at that page's scale too.
+    evaluated = runner.invoke(app, ["evaluate", str(layouts[0]), str(half), "-m", str(model_file), "--scale", "auto"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert f"auto): {full_scale:.3f} to {half_scale:.3f} over 2 pages" in evaluated.output

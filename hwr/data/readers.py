@@ -23,15 +23,15 @@ from __future__ import annotations
 import csv
 import glob
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hwr.data.images import image_size, read_gray
+from hwr.data.images import Preprocessing, auto_scale, image_size, read_gray
 from hwr.data.layout import cut_line, polygon_height, read_layout
-from hwr.errors import DatasetError, ImageError, PageXmlError, failure
+from hwr.errors import DatasetError, ImageError, failure
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 IMAGE_COLUMNS = ("image", "path", "file", "filename")
@@ -47,6 +47,8 @@ class Line:
     split: str | None = None
     polygon: tuple[tuple[int, int], ...] | None = None
     """The line's outline on the page ``image`` (x, y pixels), for a line of a page layout."""
+    scale: float | None = None
+    """The factor to read it at, where not the model's (:func:`with_page_scales`)."""
 
 
 @dataclass
@@ -259,16 +261,17 @@ def line_heights(items: Sequence[Line | Path]) -> list[int]:
     return heights
 
 
-def layout_line_heights(paths: Sequence[Path]) -> list[int]:
-    """The crop heights of the lines of the layout files ``paths`` (files that can't be read are
-    left out: reading their pages says why)."""
-    heights = []
-    for path in paths:
-        try:
-            heights.extend(polygon_height(line.polygon) for line in read_layout(path).lines)
-        except PageXmlError:
-            continue
-    return heights
+def with_page_scales(lines: LineSet, preprocessing: Preprocessing) -> LineSet:
+    """``lines`` with each page's lines (cut from a page by their polygon) to be read at the scale
+    that makes that page's median line as high as the model's lines (:func:`auto_scale`): pages of
+    one collection are often scanned at several resolutions. Line files are left as they are."""
+    heights: dict[Path, list[int]] = {}
+    for line in lines.lines:
+        if line.polygon is not None:
+            heights.setdefault(line.image, []).append(polygon_height(np.array(line.polygon)))
+    scales = {page: auto_scale(page_heights, preprocessing) for page, page_heights in heights.items()}
+    scaled = [replace(line, scale=scales[line.image]) if line.polygon is not None else line for line in lines.lines]
+    return LineSet(scaled, list(lines.problems))
 
 
 def layout_paths(inputs: Sequence[str]) -> list[Path]:
