@@ -80,7 +80,7 @@ def _as_json(reading: PageReading) -> dict:
                 "id": line.line.id,
                 "text": line.transcription.text,
                 "confidence": round(line.transcription.confidence, 4),
-                "polygon": line.line.polygon.tolist(),
+                "polygon": _clipped(line.line.polygon, reading.size).tolist(),
                 "words": [
                     {"text": w.text, "box": list(w.box), "confidence": round(w.confidence, 4)} for w in line.words
                 ],
@@ -119,11 +119,11 @@ def _update_alto(reading: PageReading, glyphs: bool) -> None:
         for child in list(element):
             if child.tag.rpartition("}")[2] in ("String", "SP", "HYP"):
                 element.remove(child)
-        _alto_words(element, ns, line, glyphs)
+        _alto_words(element, ns, line, glyphs, reading.size)
 
 
-def _alto_words(element: ET.Element, ns: str, line: LineReading, glyphs: bool) -> None:
-    words = line.words or _whole_line(line)
+def _alto_words(element: ET.Element, ns: str, line: LineReading, glyphs: bool, size: tuple[int, int]) -> None:
+    words = line.words or _whole_line(line, size)
     for k, word in enumerate(words):
         if k:
             previous = words[k - 1]
@@ -139,12 +139,19 @@ def _alto_words(element: ET.Element, ns: str, line: LineReading, glyphs: bool) -
                 ET.SubElement(string, f"{{{ns}}}Glyph", {"CONTENT": c.text, **box, "GC": f"{c.confidence:.4f}"})
 
 
-def _whole_line(line: LineReading) -> tuple[Word, ...]:
+def _whole_line(line: LineReading, size: tuple[int, int]) -> tuple[Word, ...]:
     """A line that could not be placed character by character, or reads nothing: one word over it
     (ALTO's TextLine holds at least one String)."""
-    (x0, y0), (x1, y1) = line.line.polygon.min(axis=0), line.line.polygon.max(axis=0)
+    polygon = _clipped(line.line.polygon, size)
+    (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
     box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
     return (Word(line.transcription.text, box, line.transcription.confidence, ()),)
+
+
+def _clipped(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``points`` moved onto the page where a layout put them beyond its edges: hwr's own files
+    hold only geometry on the page."""
+    return np.clip(points, 0, size)
 
 
 def _points(polygon: np.ndarray, separator: str) -> str:
@@ -166,13 +173,15 @@ def _new_page(reading: PageReading) -> ET.Element:
     )
     region = ET.SubElement(page, f"{{{ns}}}TextRegion", {"id": "hwr_region_1"})
     everything = np.concatenate([line.line.polygon for line in reading.lines]) if reading.lines else np.zeros((1, 2))
+    everything = _clipped(everything, reading.size)
     (x0, y0), (x1, y1) = everything.min(axis=0).astype(int), everything.max(axis=0).astype(int)
     ET.SubElement(region, f"{{{ns}}}Coords", {"points": f"{x0},{y0} {x1},{y0} {x1},{y1} {x0},{y1}"})
     for line in reading.lines:
         element = ET.SubElement(region, f"{{{ns}}}TextLine", {"id": line.line.id})
-        ET.SubElement(element, f"{{{ns}}}Coords", {"points": _points(line.line.polygon, ",")})
+        ET.SubElement(element, f"{{{ns}}}Coords", {"points": _points(_clipped(line.line.polygon, reading.size), ",")})
         if line.line.baseline is not None:
-            ET.SubElement(element, f"{{{ns}}}Baseline", {"points": _points(line.line.baseline, ",")})
+            baseline = _clipped(line.line.baseline, reading.size)
+            ET.SubElement(element, f"{{{ns}}}Baseline", {"points": _points(baseline, ",")})
         element.append(_page_text_equiv(ns, line.transcription))
     return root
 
@@ -186,17 +195,23 @@ def _new_alto(reading: PageReading, glyphs: bool) -> ET.Element:
     ET.SubElement(source, f"{{{ns}}}fileName").text = reading.layout.image.name
     width, height = reading.size
     layout = ET.SubElement(root, f"{{{ns}}}Layout")
-    page = ET.SubElement(layout, f"{{{ns}}}Page", {"ID": "hwr_page_1", "WIDTH": str(width), "HEIGHT": str(height)})
+    page = ET.SubElement(
+        layout,
+        f"{{{ns}}}Page",
+        {"ID": "hwr_page_1", "PHYSICAL_IMG_NR": "1", "WIDTH": str(width), "HEIGHT": str(height)},
+    )
     space = ET.SubElement(page, f"{{{ns}}}PrintSpace")
     block = ET.SubElement(space, f"{{{ns}}}TextBlock", {"ID": "hwr_block_1"})
     for line in reading.lines:
-        (x0, y0), (x1, y1) = line.line.polygon.min(axis=0), line.line.polygon.max(axis=0)
+        polygon = _clipped(line.line.polygon, reading.size)
+        (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
         box = {"HPOS": str(x0), "VPOS": str(y0), "WIDTH": str(x1 - x0), "HEIGHT": str(y1 - y0)}
-        baseline = {"BASELINE": _points(line.line.baseline, " ")} if line.line.baseline is not None else {}
-        element = ET.SubElement(block, f"{{{ns}}}TextLine", {"ID": line.line.id, **box, **baseline})
+        baseline = line.line.baseline
+        at = {"BASELINE": _points(_clipped(baseline, reading.size), " ")} if baseline is not None else {}
+        element = ET.SubElement(block, f"{{{ns}}}TextLine", {"ID": line.line.id, **box, **at})
         shape = ET.SubElement(element, f"{{{ns}}}Shape")
-        ET.SubElement(shape, f"{{{ns}}}Polygon", {"POINTS": _points(line.line.polygon, " ")})
-        _alto_words(element, ns, line, glyphs)
+        ET.SubElement(shape, f"{{{ns}}}Polygon", {"POINTS": _points(polygon, " ")})
+        _alto_words(element, ns, line, glyphs, reading.size)
     return root
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hwr.data.alphabet import Alphabet
 from hwr.data.batching import collate, width_batches
 from hwr.data.images import Preprocessing, looks_like_a_page, normalize_line, read_gray, to_gray
 from hwr.data.readers import Line, LineImages
@@ -113,10 +114,25 @@ def decode(
         decoded = beam_decode(log_probs, *search)
     else:
         decoded = greedy_decode(torch.from_numpy(log_probs).unsqueeze(1), torch.tensor([len(log_probs)]))[0]
-    text = model.alphabet.decode(decoded.labels)
+    labels = _tidy(decoded.labels, model.alphabet)
+    text = model.alphabet.decode(labels)
     if widths is None:
         return Transcription(text, decoded.confidence)
-    return Transcription(text, decoded.confidence, _placed(model, log_probs, decoded.labels, *widths))
+    return Transcription(text, decoded.confidence, _placed(model, log_probs, labels, *widths))
+
+
+def _tidy(labels: list[int], alphabet: Alphabet) -> list[int]:
+    """``labels`` without whitespace at either end or repeated within: a reading is written as the
+    text it is, and read back from PAGE or ALTO (whose words hold no spaces) the same."""
+    tidy: list[int] = []
+    for label in labels:
+        if alphabet.decode([label]).isspace():
+            if not tidy or alphabet.decode([tidy[-1]]).isspace():
+                continue
+        tidy.append(label)
+    while tidy and alphabet.decode([tidy[-1]]).isspace():
+        tidy.pop()
+    return tidy
 
 
 def _placed(

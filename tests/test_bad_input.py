@@ -223,6 +223,8 @@ def bad_layouts(good: dict[str, str]) -> dict[str, tuple[str, str]]:
         two = " ".join(line_points.replace(",", " ").split()[:4])
         two = two if form == "alto" else ",".join(two.split(" ", 1)[:1]) + " " + ",".join(two.split(" ")[2:4])
         image = "page0.png"
+        x, y = line_points.replace(",", " ").split()[:2]
+        flat, one = (f"{x},{y} 800,{y}", f"{x},{y}") if form == "page" else (f"{x} {y} 800 {y}", f"{x} {y}")
         layouts |= {
             f"empty_{form}.xml": ("", "page"),
             f"binary_{form}.xml": (bytes(rng.integers(0, 256, 300, dtype=np.uint8)).decode("latin-1"), "page"),
@@ -240,7 +242,9 @@ def bad_layouts(good: dict[str, str]) -> dict[str, tuple[str, str]]:
             f"html_{form}.xml": ("<html><body>not a layout</body></html>", "page"),
             f"no_image_{form}.xml": (text.replace(image, "missing.png"), "page"),
             f"bad_image_{form}.xml": (text.replace(image, "broken.png"), "page"),
-            f"two_points_{form}.xml": (text[:start] + two + text[end:], "line"),
+            f"two_points_{form}.xml": (text[:start] + two + text[end:], "line"),  # read as their box
+            f"flat_two_points_{form}.xml": (text[:start] + flat + text[end:], "line"),
+            f"one_point_{form}.xml": (text[:start] + one + text[end:], "line"),
             f"garbage_points_{form}.xml": (text[:start] + "a,b c,d e,f" + text[end:], "line"),
             f"outside_{form}.xml": (text[:start] + "9000,9000 9900,9000 9900,9900" + text[end:], "line"),
             f"no_lines_{form}.xml": (text[: text.index("<TextLine")] + text[text.rindex("</TextLine>") + 11 :], "read"),
@@ -259,7 +263,7 @@ def test_bad_layout_files_through_transcribe_evaluate_and_train(setting, tmp_pat
     good_pages = synthetic_pages(folder, 12, 4, form)  # most lines are good: training goes on
     good = {f: synthetic_pages(tmp_path / f"one_{f}", 1, 3, f)[0].read_text(encoding="utf-8") for f in ("page", "alto")}
     layouts = {name: value for name, value in bad_layouts(good).items() if form in name}
-    assert len(layouts) >= 20 and len(good_pages) == 12  # as many of the other format: over 40 bad files in all
+    assert len(layouts) >= 22 and len(good_pages) == 12  # as many of the other format: over 40 bad files in all
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     for name, (content, _) in layouts.items():
         (folder / name).write_text(content, encoding="utf-8")

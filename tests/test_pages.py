@@ -314,3 +314,40 @@ def test_scale_auto_reads_each_page_at_the_scale_of_its_own_lines(pages, tmp_pat
     evaluated = runner.invoke(app, ["evaluate", str(layouts[0]), str(half), "-m", str(model_file), "--scale", "auto"])
     assert evaluated.exit_code == 0, evaluated.output
     assert f"auto): {full_scale:.3f} to {half_scale:.3f} over 2 pages" in evaluated.output
+
+
+@pytest.mark.parametrize("format", ["page", "alto"])
+def test_readings_of_0_1_and_1000_characters_go_through_every_format(format, tmp_path, monkeypatch):
+    import hwr.pages
+    from hwr.recognizer import Character, Transcription
+    from tests.page_checks import problems_of, transcribe_to_every_format
+
+    (layout,) = synthetic_pages(tmp_path / "pages", pages=1, lines_per_page=3, format=format)
+    long_text = ("abcdefghi " * 100)[:999] + "j"
+
+    def fixed_readings(model, images, batch_size, widths):
+        """Readings of 0, 1 and 1,000 characters, placed evenly along their lines."""
+        readings = []
+        for text, width in zip(("", "x", long_text), widths):
+            step = width / max(1, len(text))
+            characters = tuple(
+                Character(c, int(k * step), max(int(k * step) + 1, int((k + 1) * step)), 0.9)
+                for k, c in enumerate(text)
+            )
+            readings.append(Transcription(text, 0.9, characters))
+        return readings
+
+    monkeypatch.setattr(hwr.pages, "transcribe_normalized", fixed_readings)
+    reading, outputs = transcribe_to_every_format(reading_model(["abc"]), layout)
+    assert [len(line.transcription.text) for line in reading.lines] == [0, 1, 1000]
+    assert problems_of(reading, outputs, tmp_path) == []
+
+
+def test_a_page_of_300_lines_goes_through_every_format(tmp_path):
+    from tests.page_checks import problems_of, transcribe_to_every_format
+
+    (layout,) = synthetic_pages(tmp_path / "pages", pages=1, lines_per_page=300, format="page")
+    model = reading_model([line.text for line in read_lines(layout).lines])
+    reading, outputs = transcribe_to_every_format(model, layout)
+    assert len(reading.lines) == 300
+    assert problems_of(reading, outputs, tmp_path) == []

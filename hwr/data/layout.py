@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -89,23 +89,28 @@ def read_layout(path: str | Path, image: str | Path | None = None) -> PageLayout
         )
     if image is not None:
         layout.image = Path(image)
-    layout.lines = [line for line in layout.lines if _usable(layout, line)]
+    layout.lines = [usable for line in layout.lines if (usable := _usable(layout, line)) is not None]
     return layout
 
 
-def _usable(layout: PageLayout, line: LayoutLine) -> bool:
+def _usable(layout: PageLayout, line: LayoutLine) -> LayoutLine | None:
+    """``line`` as it can be read (two corners of a box become the box), or None, with the problem said."""
     where = f"{layout.path}: line {line.id!r}"
+    if len(line.polygon) == 2 and (np.abs(line.polygon[1] - line.polygon[0]) >= 2).all():
+        (x0, y0), (x1, y1) = line.polygon.min(axis=0), line.polygon.max(axis=0)
+        line = replace(line, polygon=np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.int32))
+        layout.problems.append(f"{where}: 2 points; read as the box whose corners they are")
     if len(line.polygon) < 3:
         layout.problems.append(f"{where}: {len(line.polygon)} points, a polygon needs 3; skipped")
-        return False
+        return None
     if layout.size is not None:
         (x0, y0), (x1, y1) = line.polygon.min(axis=0), line.polygon.max(axis=0)
         width, height = layout.size
         inside = max(0, min(x1, width) - max(x0, 0)) * max(0, min(y1, height) - max(y0, 0))
         if inside < (1 - MOSTLY_OUTSIDE) * max(1, (x1 - x0) * (y1 - y0)):
             layout.problems.append(f"{where}: mostly outside the {width}x{height} page; skipped")
-            return False
-    return True
+            return None
+    return line
 
 
 def points(text: str | None) -> np.ndarray | None:
