@@ -9,6 +9,7 @@ parses its arguments, calls the library, prints, and turns hwr's errors into one
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: see hwr.threads
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -66,3 +67,19 @@ for command in (
     models.models,
 ):
     app.command()(command)
+
+
+def main() -> None:
+    """The ``hwr`` command: the app, then, its output flushed, an immediate exit. Tearing down
+    torch's modules at the interpreter's exit took 0.4 s of every command, a fifth of reading one
+    line; nothing is left to do by then (files are written and closed, worker processes joined)."""
+    try:
+        app(prog_name="hwr")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

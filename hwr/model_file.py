@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 FORMAT = "hwr-model"
 VERSION = 1
 NETWORK_PREFIX = "network."
+LANGUAGE_MODEL_PREFIX = "language_model."
 
 
 @dataclass
@@ -77,9 +78,11 @@ def save_model(
         "alphabet": list(model.alphabet.characters),
         "preprocessing": model.preprocessing.to_dict(),
     }
+    tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
     if model.language_model is not None:
         header["language_model"] = model.language_model.to_dict()
-    tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
+        tables = model.language_model.tables().items()
+        tensors.update({LANGUAGE_MODEL_PREFIX + name: torch.from_numpy(table) for name, table in tables})
     tensors.update(extra_tensors or {})
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
     header["sha256"] = _digest(header, tensors)
@@ -145,14 +148,17 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
     if header.get("sha256") != _digest(header, tensors):
         raise ModelFileError(f"{path}: the contents do not match the file's checksum (damaged or modified)")
     weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
-    extra = {k: t for k, t in tensors.items() if not k.startswith(NETWORK_PREFIX)}
+    tables = {
+        k[len(LANGUAGE_MODEL_PREFIX) :]: t.numpy() for k, t in tensors.items() if k.startswith(LANGUAGE_MODEL_PREFIX)
+    }
+    extra = {k: t for k, t in tensors.items() if not k.startswith((NETWORK_PREFIX, LANGUAGE_MODEL_PREFIX))}
     try:
         network = _network_from_header(header)
         network.load_state_dict(weights)
         alphabet = Alphabet(header["alphabet"])
         language_model = header.get("language_model")
         if language_model is not None:
-            language_model = LanguageModel.from_dict(language_model, alphabet)
+            language_model = LanguageModel.from_dict(language_model, alphabet, tables or None)
         model = Model(network, alphabet, Preprocessing.from_dict(header["preprocessing"]), language_model)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: inconsistent model file ({exc})") from None

@@ -1,17 +1,21 @@
-"""hwr's C++ code (the MDLSTM kernel, the beam search): built with torch's extension builder on first use.
+"""hwr's C++ code (the MDLSTM kernel, the beam search): built with the package, or on first use.
 
-A build is cached per source, torch installation (version and location: its headers'
-paths are in the build), Python version and CPU (it is compiled for the machine it runs
-on), under ``$HWR_KERNEL_CACHE`` or torch's extension cache. The source is copied
-into its build folder and compiled from there, so checkouts at other paths share one
-build, and other environments have their own, instead of rebuilding one in turn.
-Where a module cannot be built (no compiler, ``HWR_NO_COMPILE=1``), one warning says why
-and its caller uses its Python (or PyTorch) path instead.
+``pip install .`` (or ``-e .``) compiles both against the torch installed beside hwr (``setup.py``),
+and writes beside each module the key of its build. At run time a module is imported as built
+when its key is this process's: the same source, torch installation (version and location: its
+headers' paths are in the build), Python version, flags and CPU (it is compiled for the machine it
+runs on). Otherwise, as after an install with no torch yet, it is built on first use, saying so,
+and cached under ``$HWR_KERNEL_CACHE`` or torch's extension cache: the source is copied into
+its build folder and compiled from there, so checkouts at other paths share one build, and
+other environments have their own. Where a module cannot be built (no compiler,
+``HWR_NO_COMPILE=1``), one warning says why and its caller uses its Python (or PyTorch) path.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import os
 import platform
 import sys
@@ -23,14 +27,25 @@ from types import ModuleType
 
 from hwr.atomic import write_bytes_atomically
 
+HERE = Path(__file__).resolve().parent
+KEY_SUFFIX = ".build-key"
+"""Beside a module built with the package: the key of its build (see :meth:`Native.build_key`)."""
+
 
 class Native:
-    """One C++ source, built once per process on first :meth:`load`."""
+    """One C++ source, as built with the package (:attr:`module`) or once per process on first :meth:`load`."""
 
     def __init__(
-        self, what: str, source: Path, prefix: str, cflags: Sequence[str], ldflags: Sequence[str], fallback: str
+        self,
+        what: str,
+        module: str,
+        source: Path,
+        cflags: Sequence[str],
+        ldflags: Sequence[str],
+        fallback: str,
+        minutes: str,
     ) -> None:
-        self.what, self.source, self.prefix, self.fallback = what, source, prefix, fallback
+        self.what, self.module, self.source, self.fallback, self.minutes = what, module, source, fallback, minutes
         self.cflags, self.ldflags = list(cflags), list(ldflags)
         self.error: str | None = None
         self._module: ModuleType | None = None
@@ -41,7 +56,7 @@ class Native:
         if not self._tried:
             self._tried = True
             try:
-                self._module = self._build()
+                self._module = self._built_with_package() or self._build()
             except Exception as exc:
                 lines = str(exc).strip().splitlines()
                 self.error = f"{type(exc).__name__}: {lines[-1]}" if lines else type(exc).__name__
@@ -52,31 +67,47 @@ class Native:
                 )
         return self._module
 
-    def _build_name(self) -> str:
+    def build_key(self) -> str:
+        """What a build depends on, hashed: source, torch installation, Python, flags and CPU."""
         import torch
 
         python = f"{sys.version_info.major}.{sys.version_info.minor}"
-        key = "|".join(
-            [
-                self.source.read_text(),
-                torch.__version__,
-                torch.__file__,
-                python,
-                " ".join(self.cflags),
-                _cpu_signature(),
-            ]
-        )
-        return f"{self.prefix}_{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        parts = [self.source.read_text(), torch.__version__, torch.__file__, python, " ".join(self.cflags)]
+        key = "|".join([*parts, _cpu_signature()])
+        return f"hwr{self.module.rpartition('.')[2]}_{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+    def _built_with_package(self) -> ModuleType | None:
+        """The module ``pip install`` built, where it was built for this process (its key matches)."""
+        if os.environ.get("HWR_NO_COMPILE") == "1":
+            return None
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or spec.origin is None:
+            return None
+        key = Path(spec.origin).parent / (self.module.rpartition(".")[2] + KEY_SUFFIX)
+        try:
+            if key.read_text().strip() != self.build_key():
+                return None
+        except OSError:
+            return None
+        import torch  # noqa: F401  (the module links torch's libraries: loaded first)
+
+        return importlib.import_module(self.module)
 
     def _build(self) -> ModuleType:
         if os.environ.get("HWR_NO_COMPILE") == "1":
             raise RuntimeError("disabled by HWR_NO_COMPILE=1")
         from torch.utils import cpp_extension
 
-        name = self._build_name()
+        name = self.build_key()
         build_dir = Path(os.environ.get("HWR_KERNEL_CACHE") or cpp_extension.get_default_build_root()) / name
         build_dir.mkdir(parents=True, exist_ok=True)
         with _exclusive(build_dir / "hwr.lock"):
+            if not any(build_dir.glob(f"{name}*.so")) and not any(build_dir.glob(f"{name}*.pyd")):
+                sys.stderr.write(
+                    f"hwr: compiling the {self.what} for this machine, once ({self.minutes}; "
+                    f"pip install builds it beforehand)\n"
+                )
+                sys.stderr.flush()
             # torch's own lock file, left behind by a build that was killed, would make every
             # later build wait for it forever; no other hwr build is running while we hold ours.
             (build_dir / "lock").unlink(missing_ok=True)
@@ -91,6 +122,32 @@ class Native:
                 build_directory=str(build_dir),
                 verbose=False,
             )
+
+
+# -fno-trapping-math only drops floating-point exception flags; without it GCC will not
+# vectorize the gate nonlinearities (it counts their rounding as control flow).
+# -fopenmp: at::parallel_for (which spreads the four scan directions over torch's
+# threads) is OpenMP inline code, serial unless the extension is built with it.
+MDLSTM_KERNEL = Native(
+    "C++ MDLSTM kernel",
+    "hwr.mdlstm._mdlstm_cpu",
+    HERE / "mdlstm" / "mdlstm_cpu.cpp",
+    ["-O3", "-march=native", "-ffp-contract=fast", "-fno-trapping-math", "-fopenmp"],
+    ["-fopenmp"],
+    "the slower PyTorch wavefront",
+    "1-3 minutes",
+)
+BEAM_SEARCH = Native(
+    "compiled beam search",
+    "hwr.decoders._beam_cpu",
+    HERE / "decoders" / "beam_cpu.cpp",
+    ["-O3"],
+    [],
+    "the Python one",
+    "about 20 seconds",
+)
+NATIVES = (MDLSTM_KERNEL, BEAM_SEARCH)
+"""Every C++ module of hwr: ``setup.py`` builds these."""
 
 
 def _cpu_signature() -> str:

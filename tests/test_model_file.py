@@ -117,3 +117,42 @@ def test_a_language_model_round_trips_and_decodes_the_same(tmp_path, model):
 def test_a_language_model_with_characters_outside_the_alphabet_is_refused(model):
     with pytest.raises(ValueError, match="language model text, line 2: characters not in the alphabet: 'Zo'"):
         LanguageModel(["Dear", "Zoo"], 3, model.alphabet, BeamSettings())
+
+
+def test_the_language_model_loads_from_its_tables_without_counting(tmp_path, model, monkeypatch):
+    """Its counts and words are tensors of the file: loading counts nothing (the base's 6-gram took 3 s)."""
+    import json
+
+    from safetensors.torch import load, save
+
+    import hwr.decoders.ngram
+    import hwr.model_file
+
+    model.language_model = LanguageModel(["Dear Hemsley", "Hemsley Dear"], 3, model.alphabet, BeamSettings())
+    save_model(tmp_path / "m.hwr", model)
+
+    def no_counting(*args, **kwargs):
+        raise AssertionError("counted at load")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(hwr.decoders.ngram.CharNgram, "__init__", no_counting)
+        loaded = load_model(tmp_path / "m.hwr").language_model
+    assert loaded.lexicon.words == model.language_model.lexicon.words
+    for context in ([], [1, 2], [5, 5, 3], [3, 1]):
+        assert (loaded.ngram.log_probs(context) == model.language_model.ngram.log_probs(context)).all()
+    # A file written before the tables existed is counted at load, as then.
+    data = (tmp_path / "m.hwr").read_bytes()
+    header = json.loads(json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])["__metadata__"]["hwr"])
+    tensors = {k: t for k, t in load(data).items() if not k.startswith("language_model.")}
+    header["sha256"] = hwr.model_file._digest(header, tensors)
+    (tmp_path / "old.hwr").write_bytes(save(tensors, metadata={"hwr": json.dumps(header)}))
+    old = load_model(tmp_path / "old.hwr").language_model
+    assert old.lexicon.words == loaded.lexicon.words
+    assert (old.ngram.log_probs([1, 2]) == loaded.ngram.log_probs([1, 2])).all()
+    # Tables that do not cut their arrays (a file made by hand, checksum and all) are refused.
+    bad = {**load(data)}
+    bad["language_model.context_offsets"] = bad["language_model.context_offsets"] + 1
+    header["sha256"] = hwr.model_file._digest(header, bad)
+    (tmp_path / "bad.hwr").write_bytes(save(bad, metadata={"hwr": json.dumps(header)}))
+    with pytest.raises(ModelFileError, match="inconsistent model file .*offsets of the contexts"):
+        load_model(tmp_path / "bad.hwr")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,14 +25,12 @@ import numpy as np
 from hwr.data.alphabet import BLANK
 from hwr.decoders.greedy import Decoded
 from hwr.decoders.lexicon import Lexicon
-from hwr.decoders.ngram import DISCOUNT, END, CharNgram
+from hwr.decoders.ngram import DISCOUNT, END, TABLES, CharNgram
 from hwr.errors import ConfigError
-from hwr.native import Native
+from hwr.native import BEAM_SEARCH
 
 NEG_INF = -math.inf
-_NATIVE = Native(
-    "compiled beam search", Path(__file__).with_name("beam_cpu.cpp"), "hwr_beam_cpu", ["-O3"], [], "the Python one"
-)
+_NATIVE = BEAM_SEARCH
 _SEARCHERS: weakref.WeakKeyDictionary[CharNgram, dict[int, tuple[Lexicon | None, Any]]] = weakref.WeakKeyDictionary()
 
 
@@ -125,11 +122,18 @@ def _searcher(lm: CharNgram, lexicon: Lexicon | None) -> Any:
         return None
     made = _SEARCHERS.setdefault(lm, {})
     if id(lexicon) not in made:  # the lexicon is kept with it, so its id stays its own
-        contexts, followers, counts = lm.tables()
-        words = [list(word) for word in lexicon.words] if lexicon is not None else []
+        ngram = lm.tables()
+        words = (lexicon or Lexicon([], None)).tables()
         separator = lexicon.separator if lexicon is not None and lexicon.separator is not None else -1
         searcher = module.Searcher(
-            lm.order, lm.num_symbols, DISCOUNT, contexts, followers, counts, lexicon is not None, words, separator
+            lm.order,
+            lm.num_symbols,
+            DISCOUNT,
+            *(ngram[name] for name in TABLES),
+            lexicon is not None,
+            words["word_symbols"],
+            words["word_offsets"],
+            separator,
         )
         made[id(lexicon)] = (lexicon, searcher)
     return made[id(lexicon)][1]

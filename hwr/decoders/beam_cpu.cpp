@@ -40,24 +40,36 @@ double logaddexp(double a, double b) {
   return b == NEG_INF ? a : a + std::log1p(std::exp(b - a));
 }
 
-struct Counts {
-  std::vector<int64_t> followers;
-  std::vector<double> counts;
-  double total = 0.0;
-};
+using Ints = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
 
 class Searcher {
  public:
-  Searcher(int order, int num_symbols, double discount, const std::vector<std::vector<int64_t>>& contexts,
-           const std::vector<std::vector<int64_t>>& followers, const std::vector<std::vector<double>>& counts,
-           bool has_lexicon, const std::vector<std::vector<int64_t>>& words, int64_t separator)
+  // The n-gram's contexts, followers and counts, and the lexicon's words, as CharNgram.tables()
+  // and Lexicon.tables() give them: each a flat array cut by offsets (checked in Python).
+  Searcher(int order, int num_symbols, double discount, Ints context_symbols, Ints context_offsets, Ints followers,
+           Ints follower_offsets, Ints counts, bool has_lexicon, Ints word_symbols, Ints word_offsets,
+           int64_t separator)
       : order_(order), num_symbols_(num_symbols), discount_(discount), has_lexicon_(has_lexicon), separator_(separator) {
-    for (size_t i = 0; i < contexts.size(); ++i) {
-      Counts c{followers[i], counts[i], 0.0};
-      for (double n : c.counts) c.total += n;  // whole numbers: exact in any order
-      counts_.emplace(contexts[i], std::move(c));
+    // The tables are kept as they come, flat; only a hash of each context is indexed (a map keyed
+    // by vectors took 0.1 s of every start for the base model's 187k contexts).
+    context_symbols_.assign(context_symbols.data(), context_symbols.data() + context_symbols.size());
+    context_offsets_.assign(context_offsets.data(), context_offsets.data() + context_offsets.size());
+    followers_.assign(followers.data(), followers.data() + followers.size());
+    follower_offsets_.assign(follower_offsets.data(), follower_offsets.data() + follower_offsets.size());
+    counts_.assign(counts.data(), counts.data() + counts.size());
+    const int64_t contexts = static_cast<int64_t>(context_offsets_.size()) - 1;
+    totals_.assign(std::max<int64_t>(contexts, 0), 0.0);
+    index_.reserve(static_cast<size_t>(std::max<int64_t>(contexts, 0)));
+    for (int64_t i = 0; i < contexts; ++i) {
+      for (int64_t j = follower_offsets_[i]; j < follower_offsets_[i + 1]; ++j) totals_[i] += counts_[j];
+      index_.emplace(hash(context_symbols_.data() + context_offsets_[i], context_offsets_[i + 1] - context_offsets_[i]), i);
     }
-    for (const auto& word : words) words_.insert(word);
+    auto letters = word_symbols.unchecked<1>(), word_starts = word_offsets.unchecked<1>();
+    for (int64_t i = 0; i + 1 < word_starts.shape(0); ++i) {
+      std::vector<int64_t> word;
+      for (int64_t j = word_starts(i); j < word_starts(i + 1); ++j) word.push_back(letters(j));
+      words_.insert(std::move(word));
+    }
   }
 
   // The n best readings of log_probs (T, K): (labels, ctc log-probability), best first.
@@ -195,12 +207,13 @@ class Searcher {
       std::vector<int64_t> suffix;
       for (int length = 0; length < order_; ++length) {
         suffix.assign(context.end() - length, context.end());
-        auto seen = counts_.find(suffix);
-        if (seen == counts_.end()) break;  // no longer context was seen either
-        const Counts& c = seen->second;
-        const double keep = discount_ * static_cast<double>(c.counts.size()) / c.total;
+        const int64_t seen = find(suffix);
+        if (seen < 0) break;  // no longer context was seen either
+        const double total = totals_[seen];
+        const int64_t first = follower_offsets_[seen], end = follower_offsets_[seen + 1];
+        const double keep = discount_ * static_cast<double>(end - first) / total;
         for (double& p : probs) p *= keep;
-        for (size_t j = 0; j < c.followers.size(); ++j) probs[c.followers[j]] += (c.counts[j] - discount_) / c.total;
+        for (int64_t j = first; j < end; ++j) probs[followers_[j]] += (counts_[j] - discount_) / total;
       }
       for (double& p : probs) p = std::log(p);
       if (cache_.size() >= 200000) {
@@ -220,7 +233,32 @@ class Searcher {
   double discount_;
   bool has_lexicon_;
   int64_t separator_;
-  std::unordered_map<std::vector<int64_t>, Counts, VectorHash> counts_;
+  // The context of ``symbols``: its index in the tables, or -1 where it was never seen.
+  int64_t find(const std::vector<int64_t>& symbols) const {
+    const int64_t length = static_cast<int64_t>(symbols.size());
+    auto range = index_.equal_range(hash(symbols.data(), length));
+    for (auto it = range.first; it != range.second; ++it) {
+      const int64_t i = it->second, start = context_offsets_[i];
+      if (context_offsets_[i + 1] - start != length) continue;
+      bool same = true;
+      for (int64_t j = 0; j < length && same; ++j) same = context_symbols_[start + j] == symbols[j];
+      if (same) return i;
+    }
+    return -1;
+  }
+
+  template <typename T>
+  static uint64_t hash(const T* symbols, int64_t length) {
+    uint64_t h = 1469598103934665603ULL ^ static_cast<uint64_t>(length);
+    for (int64_t j = 0; j < length; ++j) {
+      h ^= static_cast<uint64_t>(symbols[j]) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    }
+    return h;
+  }
+
+  std::vector<int32_t> context_symbols_, context_offsets_, followers_, follower_offsets_, counts_;
+  std::vector<double> totals_;
+  std::unordered_multimap<uint64_t, int64_t> index_;
   std::unordered_set<std::vector<int64_t>, VectorHash> words_;
   std::unordered_map<std::vector<int64_t>, size_t, VectorHash> cache_;
   std::vector<std::vector<double>> lm_rows_;
@@ -232,8 +270,6 @@ class Searcher {
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   py::class_<Searcher>(m, "Searcher")
-      .def(py::init<int, int, double, const std::vector<std::vector<int64_t>>&,
-                    const std::vector<std::vector<int64_t>>&, const std::vector<std::vector<double>>&, bool,
-                    const std::vector<std::vector<int64_t>>&, int64_t>())
+      .def(py::init<int, int, double, Ints, Ints, Ints, Ints, Ints, bool, Ints, Ints, int64_t>())
       .def("search", &Searcher::search);
 }

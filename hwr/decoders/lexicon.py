@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
+from hwr.decoders.tables import check_offsets, compact, offsets
+
 
 class Lexicon:
     """Known words as label sequences; ``separator`` (the space's label) ends a word, None if there is none."""
@@ -27,6 +31,24 @@ class Lexicon:
                 else:
                     word.append(label)
         self.words = frozenset(words)
+
+    @classmethod
+    def from_tables(cls, separator: int | None, tables: dict[str, np.ndarray]) -> Lexicon:
+        """The lexicon of :meth:`tables`; raises ValueError where they do not make one."""
+        symbols, cuts = (np.asarray(tables[name], np.int32) for name in ("word_symbols", "word_offsets"))
+        check_offsets(cuts, len(symbols), "the words")
+        lexicon = cls([], separator)
+        flat, cut = symbols.tolist(), cuts.tolist()
+        lexicon.words = frozenset(tuple(flat[cut[i] : cut[i + 1]]) for i in range(len(cut) - 1))
+        return lexicon
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """The words as flat integer arrays (``word_symbols`` cut by ``word_offsets``), sorted."""
+        words = sorted(self.words)
+        return {
+            "word_symbols": compact(np.array([s for word in words for s in word], np.int64)),
+            "word_offsets": compact(np.array(offsets(len(word) for word in words), np.int64)),
+        }
 
     def ends_known_word(self, labels: Sequence[int]) -> bool:
         """Whether the last word of ``labels`` (from the last separator on) is known; an empty one is not."""

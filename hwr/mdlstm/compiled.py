@@ -1,23 +1,16 @@
-"""The C++ CPU MDLSTM kernel, built on first use (see :mod:`hwr.native`); where it cannot be
-built, the pure-PyTorch wavefront is used instead."""
+"""The C++ CPU MDLSTM kernel, built with the package or on first use (see :mod:`hwr.native`);
+where it cannot be built, the pure-PyTorch wavefront is used instead."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 
 from torch import Tensor
 
 from hwr.mdlstm.scan import recurrent_weight_grads
-from hwr.native import Native
+from hwr.native import MDLSTM_KERNEL
 
-SOURCE = Path(__file__).with_name("mdlstm_cpu.cpp")
-# -fno-trapping-math only drops floating-point exception flags; without it GCC will not
-# vectorize the gate nonlinearities (it counts their rounding as control flow).
-# -fopenmp: at::parallel_for (which spreads the four scan directions over torch's
-# threads) is OpenMP inline code, serial unless the extension is built with it.
-CFLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-fno-trapping-math", "-fopenmp"]
-_NATIVE = Native("C++ MDLSTM kernel", SOURCE, "hwr_mdlstm_cpu", CFLAGS, ["-fopenmp"], "the slower PyTorch wavefront")
+_NATIVE = MDLSTM_KERNEL
 
 
 def load() -> ModuleType | None:

@@ -6,12 +6,16 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 SCRIPT = textwrap.dedent(
     """
-    import warnings, torch
+    import os, warnings, torch
+    from hwr.native import Native
+    if os.environ.get("TEST_FIRST_USE") == "1":  # as if pip had built nothing: the build on first use
+        Native._built_with_package = lambda self: None
     from hwr.mdlstm import MDLSTM2d, available_backends
     warnings.simplefilter("always")
     layer = MDLSTM2d(1, 2)
@@ -23,7 +27,7 @@ SCRIPT = textwrap.dedent(
 
 
 def run_python(env_changes: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HWR_THREADS": "1", **env_changes}
+    env = {**os.environ, "HWR_THREADS": "1", "TEST_FIRST_USE": "1", **env_changes}
     return subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -48,6 +52,7 @@ def test_the_kernel_builds_into_the_given_cache_and_survives_a_killed_build(tmp_
     result = run_python({"HWR_KERNEL_CACHE": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "backends: reference,wavefront,compiled" in result.stdout
+    assert "hwr: compiling the C++ MDLSTM kernel for this machine, once" in result.stderr  # not silent
     [built] = tmp_path.glob("hwr_mdlstm_cpu_*/*.so")
     # A build killed midway leaves torch's lock file: the next run must neither wait for it
     # forever nor rebuild what is there.
@@ -57,3 +62,19 @@ def test_the_kernel_builds_into_the_given_cache_and_survives_a_killed_build(tmp_
     assert result.returncode == 0, result.stderr
     assert "backends: reference,wavefront,compiled" in result.stdout
     assert built.stat().st_mtime_ns == modified
+    assert "compiling" not in result.stderr
+
+
+def test_a_module_built_with_the_package_is_used_only_where_its_key_is_this_process(tmp_path, monkeypatch):
+    """pip install builds the modules (setup.py) and writes each one's build key beside it."""
+    from hwr.native import KEY_SUFFIX, NATIVES
+
+    for native in NATIVES:
+        key = Path(native.source).with_name(native.module.rpartition(".")[2] + KEY_SUFFIX)
+        if not key.exists():
+            pytest.skip("this install did not build the C++ modules")
+        monkeypatch.delenv("HWR_NO_COMPILE", raising=False)
+        module = native._built_with_package()
+        assert module is not None and module.__name__ == native.module
+        monkeypatch.setattr(native, "cflags", [*native.cflags, "-DOTHER"])  # another build's key
+        assert native._built_with_package() is None
