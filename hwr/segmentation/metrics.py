@@ -1,0 +1,211 @@
+"""How well a page's lines were found: their baselines (cBAD), their polygons (IoU), and what is
+read from them (page CER).
+
+**Baselines**, scored as the ICDAR 2017 competition on baseline detection (cBAD, Diem et al.
+2017) does, point by point: every polyline is sampled at each pixel of its length. Each
+ground-truth line gets a tolerance, a quarter of the distance to its nearest neighbouring line
+(the median over its points, at least :data:`MIN_TOLERANCE` pixels; a page's only line takes a
+hundredth of the page's diagonal). A point scores 1 within the tolerance of the lines it is
+measured against, falling linearly to 0 at three times it. Recall is the mean score of the
+ground-truth points against the predicted lines (a line split in two still covers its points),
+precision the mean score of the predicted points against the ground truth, each at the tolerance
+of the ground-truth line nearest it (an extra line, or a line run on across a gap, scores 0
+where it is wrong); F their harmonic mean. Distances are read off a distance transform of the
+page, to the pixel.
+
+**Lines**: a predicted polygon detects a ground-truth one where their intersection over union
+is at least :data:`MIN_IOU`, each used once (greedily, by IoU); precision, recall and F count them.
+
+**Page CER**: the predicted lines' readings, in their reading order, against the page's
+ground-truth text in its own, as one text each (lines joined by a line break), and a variant
+free of reading order: each ground-truth line against the reading of the predicted line that
+detects it (by polygon), the lines left over counted whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import editdistance
+import numpy as np
+
+MIN_TOLERANCE = 2.0
+"""Pixels: a tolerance is never below this, however close the lines."""
+MIN_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Precision, recall and F, with what they are counted on (summed over pages by ``+``)."""
+
+    hits_precision: float
+    """Predicted points' scores (baselines), or predicted lines matched (polygons)."""
+    predicted: int
+    hits_recall: float
+    truth: int
+
+    @property
+    def precision(self) -> float:
+        return self.hits_precision / self.predicted if self.predicted else float(self.truth == 0)
+
+    @property
+    def recall(self) -> float:
+        return self.hits_recall / self.truth if self.truth else float(self.predicted == 0)
+
+    @property
+    def f(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+    def __add__(self, other: Scores) -> Scores:
+        return Scores(
+            self.hits_precision + other.hits_precision,
+            self.predicted + other.predicted,
+            self.hits_recall + other.hits_recall,
+            self.truth + other.truth,
+        )
+
+
+def sample(polyline: np.ndarray) -> np.ndarray:
+    """Points along ``polyline`` ``(N, 2)`` one pixel apart (its vertices included), as float ``(M, 2)``."""
+    polyline = np.asarray(polyline, np.float64).reshape(-1, 2)
+    steps = np.linalg.norm(np.diff(polyline, axis=0), axis=1)
+    if len(polyline) < 2 or steps.sum() == 0:
+        return polyline[:1]
+    at = np.concatenate([[0.0], np.cumsum(steps)])
+    where = np.union1d(np.arange(0.0, at[-1], 1.0), at)
+    return np.stack([np.interp(where, at, polyline[:, 0]), np.interp(where, at, polyline[:, 1])], axis=1)
+
+
+def _distances(points: np.ndarray, lines: Sequence[np.ndarray], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``points``: its distance to the nearest of ``lines`` (drawn on a page of ``size``),
+    and that line's index (-1 where there are no lines)."""
+    width, height = size
+    if not lines:
+        return np.full(len(points), np.inf), np.full(len(points), -1)
+    canvas = np.zeros((height, width), np.int32)
+    for k, line in enumerate(lines):
+        cv2.polylines(canvas, [np.round(line).astype(np.int32).reshape(-1, 1, 2)], False, k + 1, 1)
+    drawn = canvas > 0
+    distance, labels = cv2.distanceTransformWithLabels(
+        (~drawn).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    owner = np.zeros(labels.max() + 1, np.int64)  # pixel label -> line index
+    owner[labels[drawn]] = canvas[drawn] - 1
+    x = np.clip(np.round(points[:, 0]).astype(int), 0, width - 1)
+    y = np.clip(np.round(points[:, 1]).astype(int), 0, height - 1)
+    return distance[y, x].astype(np.float64), owner[labels[y, x]]
+
+
+def tolerances(truth: Sequence[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+    """Each ground-truth baseline's tolerance: a quarter of its distance to the nearest other line."""
+    if len(truth) == 1:
+        return np.array([max(MIN_TOLERANCE, 0.01 * float(np.hypot(*size)))])
+    found = []
+    for k, line in enumerate(truth):
+        others = [other for j, other in enumerate(truth) if j != k]
+        distance, _ = _distances(sample(line), others, size)
+        found.append(max(MIN_TOLERANCE, float(np.median(distance)) / 4))
+    return np.array(found)
+
+
+def _coverage(distance: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """1 within the tolerance, falling linearly to 0 at three times it."""
+    return np.clip((3 * tolerance - distance) / (2 * tolerance), 0.0, 1.0)
+
+
+def baseline_scores(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray], size: tuple[int, int]) -> Scores:
+    """cBAD precision and recall of one page's ``predicted`` baselines against its ``truth`` ((N, 2)
+    polylines in pixels of a page of ``size`` (width, height))."""
+    truth_points = [sample(line) for line in truth]
+    predicted_points = np.concatenate([sample(line) for line in predicted]) if predicted else np.zeros((0, 2))
+    if not truth:
+        return Scores(0.0, len(predicted_points), 0.0, 0)
+    tolerance = tolerances(truth, size)
+    recall = 0.0
+    if predicted:
+        for k, points in enumerate(truth_points):
+            recall += float(_coverage(_distances(points, predicted, size)[0], tolerance[k]).sum())
+    precision = 0.0
+    if len(predicted_points):
+        distance, nearest = _distances(predicted_points, truth, size)
+        precision = float(_coverage(distance, tolerance[nearest]).sum())
+    return Scores(precision, len(predicted_points), recall, sum(len(points) for points in truth_points))
+
+
+def polygon_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two polygons ``(N, 2)`` (pixels), rasterised."""
+    (x0, y0) = np.minimum(a.min(axis=0), b.min(axis=0)).astype(int)
+    (x1, y1) = np.maximum(a.max(axis=0), b.max(axis=0)).astype(int)
+    if min(a[:, 0].max(), b[:, 0].max()) < max(a[:, 0].min(), b[:, 0].min()):
+        return 0.0
+    if min(a[:, 1].max(), b[:, 1].max()) < max(a[:, 1].min(), b[:, 1].min()):
+        return 0.0
+    shape = (y1 - y0 + 1, x1 - x0 + 1)
+    masks = []
+    for polygon in (a, b):
+        mask = np.zeros(shape, np.uint8)
+        cv2.fillPoly(mask, [np.round(polygon - [x0, y0]).astype(np.int32)], 1)
+        masks.append(mask.astype(bool))
+    union = np.logical_or(*masks).sum()
+    return float(np.logical_and(*masks).sum() / union) if union else 0.0
+
+
+def match_lines(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    """(predicted, truth) index pairs of polygons that detect each other (IoU >= :data:`MIN_IOU`),
+    each used once, the highest IoU first."""
+    pairs = []
+    for i, p in enumerate(predicted):
+        for j, t in enumerate(truth):
+            iou = polygon_iou(np.asarray(p), np.asarray(t))
+            if iou >= MIN_IOU:
+                pairs.append((iou, i, j))
+    used_p, used_t, matched = set(), set(), []
+    for _, i, j in sorted(pairs, reverse=True):
+        if i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+            matched.append((i, j))
+    return matched
+
+
+def line_scores(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray]) -> Scores:
+    """Line detection precision and recall of one page's polygons at IoU >= :data:`MIN_IOU`."""
+    matched = len(match_lines(predicted, truth))
+    return Scores(matched, len(predicted), matched, len(truth))
+
+
+@dataclass(frozen=True)
+class PageErrors:
+    """Character edits of a page's reading, and the ground truth's characters (summed by ``+``)."""
+
+    edits: int
+    chars: int
+
+    @property
+    def cer(self) -> float:
+        return self.edits / self.chars if self.chars else float(self.edits > 0)
+
+    def __add__(self, other: PageErrors) -> PageErrors:
+        return PageErrors(self.edits + other.edits, self.chars + other.chars)
+
+
+def page_errors(readings: Sequence[str], truth: Sequence[str]) -> PageErrors:
+    """The predicted lines' ``readings`` in reading order against the ground-truth lines' texts in theirs."""
+    reference = "\n".join(truth)
+    return PageErrors(editdistance.eval("\n".join(readings), reference), len(reference))
+
+
+def page_errors_any_order(
+    readings: Sequence[str], polygons: Sequence[np.ndarray], truth: Sequence[str], truth_polygons: Sequence[np.ndarray]
+) -> PageErrors:
+    """Each ground-truth line against the reading of the predicted line that detects it; lines left
+    over on either side count whole (a missed line: its characters; an extra one: its reading)."""
+    matched = match_lines(polygons, truth_polygons)
+    edits = sum(editdistance.eval(readings[i], truth[j]) for i, j in matched)
+    missed = set(range(len(truth))) - {j for _, j in matched}
+    extra = set(range(len(readings))) - {i for i, _ in matched}
+    edits += sum(len(truth[j]) for j in missed) + sum(len(readings[i]) for i in extra)
+    return PageErrors(edits, sum(len(text) for text in truth))
