@@ -103,7 +103,7 @@ def main() -> None:
             loss.backward()
             optimizer.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
         seconds = time.perf_counter() - start
         results = score(model, valid)
         mean_f = float(np.mean([r[0] for r in results.values()]))

@@ -1,11 +1,13 @@
 """The segmenter: a page in, its line maps out (:mod:`hwr.segmentation.targets`).
 
 Convolutions bring the page (at :attr:`SegmenterConfig.input_scale` of its pixels) down to a
-quarter of that, where a four-direction MDLSTM layer, as in the recognizer, gives every pixel the
-context of the whole page: where a line runs on across a gap between words, and where the
-neighbouring lines are. Its output, brought up to half the input's resolution, is merged with
-the convolutions' own features there and read into three maps: the baseline's logit, and the
-polygon's reach above and below the baseline (map pixels, divided by :data:`HEIGHT_UNIT`).
+sixteenth of that, where a four-direction MDLSTM layer, as in the recognizer, gives every pixel
+the context of the whole page: where a line runs on across a gap between words, and where the
+neighbouring lines are. (Not finer: the MDLSTM's gradients grow with the number of paths across
+its grid, 178 at 64x64 and past float32 at 96x96, ``datasets/segmentation/RESULTS.md``.) Its
+output, brought up to half the input's resolution, is merged with the convolutions' own features
+at a half and a quarter and read into three maps: the baseline's logit, and the polygon's reach
+above and below the baseline (map pixels, divided by :data:`HEIGHT_UNIT`).
 Maps at half the input (a quarter of a page read at 0.5) lose nothing of the ground truth's
 lines but 1.3 points of recall on CREMMA's closest ones (``datasets/segmentation/RESULTS.md``).
 """
@@ -29,8 +31,8 @@ HEIGHT_UNIT = 16.0
 """The height maps are learned in units of this many map pixels (so that they are about 1)."""
 STRIDE = 2
 """Input pixels per map pixel: the maps are at half the input's resolution."""
-GRID = 4
-"""Input sizes are padded to a multiple of this (two stride-2 steps)."""
+GRID = 16
+"""Input sizes are padded to a multiple of this (four stride-2 steps)."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,9 @@ class SegmenterConfig:
     input_scale: float = 0.5
     """Page pixels to input pixels: 1600-pixel pages are read at 800 (maps at 1/4 of the page)."""
     channels: tuple[int, int, int] = (16, 32, 48)
-    """Convolution channels at the input's resolution, at 1/2 and at 1/4 of it."""
+    """Convolution channels at the input's resolution, at 1/2 and at 1/4 of it (and at 1/8 and 1/16)."""
     hidden_size: int = 16
-    """The MDLSTM's cells per direction (at a quarter of the input's resolution)."""
+    """The MDLSTM's cells per direction (at a sixteenth of the input's resolution)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.input_scale <= 2 or len(self.channels) != 3 or min(self.channels) < 1 or self.hidden_size < 1:
@@ -76,6 +78,7 @@ class Segmenter(nn.Module):
         self.stem = _conv(1, c0)
         self.at_half = nn.Sequential(_conv(c0, c1, 2), _conv(c1, c1))
         self.at_quarter = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.at_sixteenth = nn.Sequential(_conv(c2, c2, 2), _conv(c2, c2, 2))
         self.context = MDLSTM2d(c2, config.hidden_size)
         self.merge = _conv(c1 + c2 + 4 * config.hidden_size, c1)
         self.head = nn.Conv2d(c1, 3, 1)
@@ -85,11 +88,13 @@ class Segmenter(nn.Module):
         ``(B, 3, H/2, W/2)``: baseline logits, heights above and below (in :data:`HEIGHT_UNIT`)."""
         half = self.at_half(self.stem(pages))
         quarter = self.at_quarter(half)
-        b, _, h, w = quarter.shape
+        coarse = self.at_sixteenth(quarter)
+        b, _, h, w = coarse.shape
         sizes = torch.tensor([[h, w]] * b, dtype=torch.int64)
-        context = self.context(quarter.permute(0, 2, 3, 1).contiguous(), sizes).permute(0, 3, 1, 2)
-        up = F.interpolate(torch.cat([quarter, torch.tanh(context)], dim=1), scale_factor=2.0, mode="nearest")
-        return self.head(self.merge(torch.cat([half, up], dim=1)))
+        context = self.context(coarse.permute(0, 2, 3, 1).contiguous(), sizes).permute(0, 3, 1, 2)
+        context = F.interpolate(context, size=half.shape[2:], mode="bilinear", align_corners=False)
+        quarter = F.interpolate(quarter, size=half.shape[2:], mode="nearest")
+        return self.head(self.merge(torch.cat([half, quarter, context], dim=1)))
 
 
 def page_input(gray: np.ndarray, config: SegmenterConfig) -> np.ndarray:

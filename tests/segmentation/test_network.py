@@ -21,11 +21,11 @@ def test_the_input_is_ink_high_padded_to_the_grid_and_the_maps_half_its_size():
     gray[40:60, 20:180] = 20
     config = SegmenterConfig(input_scale=1.0, channels=(4, 4, 4), hidden_size=2)
     image = page_input(gray, config)
-    assert image.shape == (104, 204) and image[50, 100] == 1.0 and image[5, 5] == 0.0 and image[102, 202] == 0
+    assert image.shape == (112, 208) and image[50, 100] == 1.0 and image[5, 5] == 0.0 and image[110, 206] == 0
     out = Segmenter(config)(torch.from_numpy(image)[None, None])
-    assert out.shape == (1, 3, 52, 102)
+    assert out.shape == (1, 3, 56, 104)
     probability, above, below = maps_of_input(Segmenter(config), image)
-    assert probability.shape == (52, 102) and (above >= 0).all() and (below >= 0).all()
+    assert probability.shape == (56, 104) and (above >= 0).all() and (below >= 0).all()
 
 
 def test_a_config_round_trips_and_refuses_nonsense():
