@@ -2,6 +2,7 @@
 score it on their valid pages after every epoch (cBAD baseline F, line F at IoU 0.5, per set).
 
     python datasets/segmentation/train.py -o runs/seg --epochs 20
+    python datasets/segmentation/train.py --score runs/seg/best.safetensors   # all valid pages, 1 thread
 
 Not yet ``hwr train-segmenter`` (issue 38): this measures what the design learns and how fast,
 before the command is built around it. Writes OUT/best.safetensors (weights, config in its header).
@@ -18,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -42,26 +44,48 @@ def loss_of(out: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
 
 
 def score(model: Segmenter, pages: dict[str, list]) -> dict[str, tuple[float, float, float]]:
-    """Per set: baseline F, line F, seconds per page."""
+    """Per set: baseline F, line F, and seconds per page of the network and the post-processing."""
     model.eval()
     results = {}
     for name, group in pages.items():
         baselines = lines = None
-        start = time.perf_counter()
+        seconds = 0.0
         for page in group:
+            start = time.perf_counter()
             probability, above, below = maps_of_input(model, page.image)
             found = find_lines(probability, above, below, model.config.map_scale)
+            seconds += time.perf_counter() - start
             b = baseline_scores([f.baseline for f in found], [t.baseline for t in page.lines], page.size)
             p = line_scores([f.polygon for f in found], [t.polygon for t in page.lines])
             baselines, lines = (b, p) if baselines is None else (baselines + b, lines + p)
-        results[name] = (baselines.f, lines.f, (time.perf_counter() - start) / len(group))
+        results[name] = (baselines.f, lines.f, seconds / len(group))
     model.train()
     return results
 
 
+def score_saved(path: Path) -> None:
+    """A saved model's scores on every valid page of each set, and its seconds per page on one thread."""
+    torch.set_num_threads(1)
+    with safe_open(path, "pt") as saved:
+        config = SegmenterConfig.from_dict(json.loads(saved.metadata()["segmenter"]))
+        epoch = saved.metadata()["epoch"]
+    model = Segmenter(config)
+    model.load_state_dict(load_file(path))
+    valid = {
+        name: [training_page(xml, config) for xml in sorted((SHARED / name / "pages/valid").glob("*.xml"))]
+        for name in SETS
+    }
+    print(f"{path} (epoch {epoch}), all valid pages, one thread\n")
+    print("| set | valid pages | baseline F | line F (IoU >= 0.5) | s/page (network + lines) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (baseline_f, line_f, seconds) in score(model, valid).items():
+        print(f"| {name} | {len(valid[name])} | {baseline_f:.4f} | {line_f:.4f} | {seconds:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("-o", "--output", type=Path)
+    parser.add_argument("--score", type=Path, help="only score this model on every valid page, on one thread")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--crop", type=int, default=384)
     parser.add_argument("--batch-size", type=int, default=4)
@@ -69,6 +93,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--valid-pages", type=int, default=10, help="valid pages per set scored each epoch")
     arguments = parser.parse_args()
+    if arguments.score is not None:
+        score_saved(arguments.score)
+        return
+    if arguments.output is None:
+        parser.error("give -o OUTPUT (or --score MODEL)")
     torch.set_num_threads(arguments.threads)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
