@@ -5,7 +5,9 @@ score it on their valid pages after every epoch (cBAD baseline F, line F at IoU 
     python datasets/segmentation/train.py --score runs/seg/best.safetensors   # all valid pages, 1 thread
 
 Not yet ``hwr train-segmenter`` (issue 38): this measures what the design learns and how fast,
-before the command is built around it. Writes OUT/best.safetensors (weights, config in its header).
+before the command is built around it. Writes OUT/last.safetensors after every epoch and
+OUT/best.safetensors (the best mean of baseline F and line F over the sets), weights with the
+config in their header.
 """
 
 from __future__ import annotations
@@ -135,19 +137,17 @@ def main() -> None:
             total += float(loss.detach())
         seconds = time.perf_counter() - start
         results = score(model, valid)
-        mean_f = float(np.mean([r[0] for r in results.values()]))
+        mean_f = float(np.mean([(r[0] + r[1]) / 2 for r in results.values()]))  # baselines and polygons alike
         row = " | ".join(f"{name.split('_')[0]} {b:.3f}/{p:.3f} {s:.2f}s" for name, (b, p, s) in results.items())
         print(
             f"epoch {epoch} loss {total / (len(order) // arguments.batch_size):.4f} {seconds:.0f}s | {row}", flush=True
         )
+        header = {"segmenter": json.dumps(config.to_dict()), "epoch": str(epoch)}
+        weights = {k: v.contiguous() for k, v in model.state_dict().items()}
+        save_file(weights, arguments.output / "last.safetensors", header)
         if mean_f > best:
             best = mean_f
-            header = {"segmenter": json.dumps(config.to_dict()), "epoch": str(epoch)}
-            save_file(
-                {k: v.contiguous() for k, v in model.state_dict().items()},
-                arguments.output / "best.safetensors",
-                header,
-            )
+            save_file(weights, arguments.output / "best.safetensors", header)
 
 
 if __name__ == "__main__":
