@@ -49,7 +49,7 @@ _FAILURES: list[ItemFailure] = []
 def failure(where: str, error: Exception) -> HwrError:
     """``error``, raised while ``where`` was read or written, as an :class:`HwrError` to report in
     one line: hwr's own errors as they are, anything else as an :class:`ItemFailure` naming
-    ``where``, kept for :func:`unforeseen_failures`."""
+    ``where``, kept for :func:`unforeseen_failures` under --debug."""
     if isinstance(error, HwrError):
         return error
     wrapped = ItemFailure(
@@ -57,13 +57,14 @@ def failure(where: str, error: Exception) -> HwrError:
         "with the traceback that --debug (or HWR_DEBUG=1) shows"
     )
     wrapped.__cause__ = error
-    _FAILURES.append(wrapped)
+    if debugging():  # kept only then: a traceback holds its frames' images alive
+        _FAILURES.append(wrapped)
     return wrapped
 
 
 def unforeseen_failures() -> list[ItemFailure]:
-    """The failures :func:`failure` wrapped in this process so far, oldest first (their tracebacks
-    are shown after a command's run, under --debug)."""
+    """The failures :func:`failure` wrapped in this process so far while debugging, oldest first
+    (their tracebacks are shown after a command's run)."""
     return list(_FAILURES)
 
 
