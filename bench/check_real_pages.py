@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from hwr.api import load_model  # noqa: E402
 from hwr.data.layout import read_layout  # noqa: E402
-from tests.page_checks import PAGE_SETS, SHARED, problems_of, transcribe_to_every_format  # noqa: E402
+from tests.page_checks import problems_of, transcribe_to_every_format  # noqa: E402
+from tests.shared_data import PAGE_SETS, SHARED  # noqa: E402
 
 
 def command_run(pages: list[Path], out: Path) -> tuple[int, float, int]:

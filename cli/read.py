@@ -7,6 +7,7 @@ import statistics
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -140,7 +141,7 @@ def transcribe(
         per_page = parse_scale(scale) == "auto"
         if not per_page:
             read_at(recognizer, scale, lambda: [])
-        _transcribe_pages(jobs, recognizer, format, output, in_place, glyphs, batch_size, per_page)
+        _transcribe_pages(jobs, recognizer, _PageOutput(format, output, in_place, glyphs, batch_size, per_page))
     elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
         fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
     else:
@@ -203,35 +204,36 @@ def _line_row(path: Path, result: Transcription, format: OutputFormat, written: 
     return f"{result.text}\n" if lines == 1 else f"{path}\t{result.text}\n"
 
 
-def _transcribe_pages(
-    jobs: list[tuple[Path, Path | None]],
-    recognizer: Model,
-    format: OutputFormat | None,
-    output: Path | None,
-    in_place: bool,
-    glyphs: bool,
-    batch_size: int,
-    per_page: bool,
-) -> None:
-    """Each (layout, page image or None) read and written out (``per_page``: at the scale of its
-    own lines); a page that fails is reported in one line and the others are written; the exit
-    status is 1 if any failed."""
+@dataclass(frozen=True)
+class _PageOutput:
+    """How ``hwr transcribe`` reads and writes each page: its options for pages."""
+
+    format: OutputFormat | None
+    folder: Path | None
+    in_place: bool
+    glyphs: bool
+    batch_size: int
+    per_page: bool
+    """Each page at the scale of its own lines (``--scale auto``)."""
+
+
+def _transcribe_pages(jobs: list[tuple[Path, Path | None]], recognizer: Model, how: _PageOutput) -> None:
+    """Each (layout, page image or None) read and written out; a page that fails is reported in one
+    line and the others are written; the exit status is 1 if any failed."""
     from hwr.errors import failure
 
     problems = 0
     with line_progress(len(jobs)) as advance:
         for xml, image in jobs:
             try:
-                reading, target = _transcribe_page(
-                    xml, image, recognizer, format, output, in_place, glyphs, batch_size, per_page
-                )
+                reading, target = _transcribe_page(xml, image, recognizer, how)
             except typer.Exit:
                 raise
             except Exception as exc:  # one page, whatever went wrong with it, never stops the others
                 warn(f"warning: {failure(str(xml), exc)}; page skipped")
                 problems += 1
             else:
-                at = f" at scale {reading.scale:.3f}" if per_page and reading.scale is not None else ""
+                at = f" at scale {reading.scale:.3f}" if how.per_page and reading.scale is not None else ""
                 typer.echo(f"{xml}: {len(reading.lines)} lines{at} -> {target}")
             advance(1)
     if problems:
@@ -239,32 +241,22 @@ def _transcribe_pages(
         raise typer.Exit(1)
 
 
-def _transcribe_page(
-    xml: Path,
-    image: Path | None,
-    recognizer: Model,
-    format: OutputFormat | None,
-    output: Path | None,
-    in_place: bool,
-    glyphs: bool,
-    batch_size: int,
-    per_page: bool,
-) -> tuple[PageReading, Path]:
+def _transcribe_page(xml: Path, image: Path | None, recognizer: Model, how: _PageOutput) -> tuple[PageReading, Path]:
     """One page read and written out; returns its reading and the file written."""
     from hwr.atomic import write_bytes_atomically
     from hwr.page_output import output_path, render
     from hwr.pages import read_page
 
-    reading = read_page(recognizer, xml, image, batch_size, "auto" if per_page else None)
+    reading = read_page(recognizer, xml, image, how.batch_size, "auto" if how.per_page else None)
     for problem in reading.layout.problems:
         warn(f"warning: {problem}")
-    chosen = format.value if format is not None else reading.layout.format
-    if in_place and chosen != reading.layout.format:
+    chosen = how.format.value if how.format is not None else reading.layout.format
+    if how.in_place and chosen != reading.layout.format:
         fail(f"--in-place writes {xml} in its own format ({reading.layout.format}), not {chosen}")
-    target = output_path(xml, chosen, output, in_place)
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(target, render(reading, chosen, glyphs))
+    target = output_path(xml, chosen, how.folder, how.in_place)
+    if how.folder is not None:
+        how.folder.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(target, render(reading, chosen, how.glyphs))
     return reading, target
 
 

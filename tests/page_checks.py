@@ -19,13 +19,12 @@ from hwr.data.layout import read_layout
 from hwr.model_file import Model
 from hwr.page_output import render
 from hwr.pages import PageReading, read_page
+from tests.shared_data import PAGE_SETS, SHARED
 
 SCHEMAS = Path(__file__).with_name("schemas")
 FORMATS = ("page", "alto", "json", "text")
 PAGE_2019 = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 ALTO_4 = "http://www.loc.gov/standards/alto/ns-v4#"
-SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
-PAGE_SETS = ("joseph_hooker_htr", "copiste_dun_jour", "cremma_mss19", "testaments_de_poilus")
 
 
 def shared_pages(split: str | None = "test") -> list[Path]:

@@ -6,7 +6,10 @@ from types import ModuleType
 
 import pytest
 
-HOOKER_MANIFEST = Path(__file__).resolve().parents[2] / "shared/datasets/joseph_hooker_htr/lines.tsv"
+SHARED = Path(__file__).resolve().parents[2] / "shared/datasets"
+PAGE_SETS = ("joseph_hooker_htr", "copiste_dun_jour", "cremma_mss19", "testaments_de_poilus")
+"""The shared sets with whole pages (``pages/``)."""
+HOOKER_MANIFEST = SHARED / "joseph_hooker_htr/lines.tsv"
 needs_hooker = pytest.mark.skipif(
     not HOOKER_MANIFEST.exists(), reason="the shared Joseph Hooker data set is not on this machine"
 )

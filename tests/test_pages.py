@@ -271,39 +271,15 @@ def test_scale_auto_reads_each_page_at_the_scale_of_its_own_lines(pages, tmp_pat
     )
     assert half_scale == pytest.approx(2 * full_scale, rel=0.05)
     runner = CliRunner()
-    both = runner.invoke(
-        app,
-        [
-            "transcribe",
-            str(layouts[0]),
-            str(half),
-            "-m",
-            str(model_file),
-            "-f",
-            "json",
-            "-o",
-            str(tmp_path / "both"),
-            "--scale",
-            "auto",
-        ],
-    )
+
+    def transcribe_auto(*layouts: Path, out: str):
+        arguments = ["transcribe", *map(str, layouts), "-m", str(model_file), "-f", "json", "-o", str(tmp_path / out)]
+        return runner.invoke(app, [*arguments, "--scale", "auto"])
+
+    both = transcribe_auto(layouts[0], half, out="both")
     assert both.exit_code == 0, both.output
     assert f"at scale {full_scale:.3f}" in both.output and f"at scale {half_scale:.3f}" in both.output
-    alone = runner.invoke(
-        app,
-        [
-            "transcribe",
-            str(half),
-            "-m",
-            str(model_file),
-            "-f",
-            "json",
-            "-o",
-            str(tmp_path / "alone"),
-            "--scale",
-            "auto",
-        ],
-    )
+    alone = transcribe_auto(half, out="alone")
     assert alone.exit_code == 0, alone.output
     texts = [
         [line["text"] for line in json.loads((tmp_path / run / "half.json").read_text())["lines"]]

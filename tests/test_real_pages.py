@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from hwr.api import load_model
 from hwr.data.layout import read_layout
-from tests.page_checks import PAGE_SETS, SHARED, problems_of, shared_pages, transcribe_to_every_format
+from tests.page_checks import problems_of, shared_pages, transcribe_to_every_format
+from tests.shared_data import PAGE_SETS, SHARED
 
 PAGES = shared_pages("test")
 pytestmark = pytest.mark.skipif(not PAGES, reason="the shared page sets are not on this machine")

@@ -31,9 +31,9 @@ from hwr.segmentation.data import random_crop, training_page  # noqa: E402
 from hwr.segmentation.lines import find_lines  # noqa: E402
 from hwr.segmentation.metrics import baseline_scores, line_scores  # noqa: E402
 from hwr.segmentation.network import Segmenter, SegmenterConfig, maps_of_input  # noqa: E402
+from tests.shared_data import PAGE_SETS as SETS  # noqa: E402
+from tests.shared_data import SHARED  # noqa: E402
 
-SHARED = ROOT.parent / "shared/datasets"
-SETS = ("joseph_hooker_htr", "copiste_dun_jour", "cremma_mss19", "testaments_de_poilus")
 POSITIVE_WEIGHT = 5.0
 """Baseline pixels are ~2% of a page's: their loss counts this many times a background pixel's."""
 

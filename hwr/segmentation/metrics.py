@@ -17,10 +17,10 @@ page, to the pixel.
 **Lines**: a predicted polygon detects a ground-truth one where their intersection over union
 is at least :data:`MIN_IOU`, each used once (greedily, by IoU); precision, recall and F count them.
 
-**Page CER**: the predicted lines' readings, in their reading order, against the page's
-ground-truth text in its own, as one text each (lines joined by a line break), and a variant
-free of reading order: each ground-truth line against the reading of the predicted line that
-detects it (by polygon), the lines left over counted whole.
+**Page CER** (and WER, as :mod:`hwr.metrics` counts them, after its normalisation): the
+predicted lines' readings, in their reading order, against the page's ground-truth text in its
+own, as one text each, and a variant free of reading order: each ground-truth line against the
+reading of the predicted line that detects it (by polygon), the lines left over counted whole.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
-import editdistance
 import numpy as np
+
+from hwr.metrics import ErrorCounts, line_errors
 
 MIN_TOLERANCE = 2.0
 """Pixels: a tolerance is never below this, however close the lines."""
@@ -192,35 +193,20 @@ def line_scores(predicted: Sequence[np.ndarray], truth: Sequence[np.ndarray]) ->
     return Scores(matched, len(predicted), matched, len(truth))
 
 
-@dataclass(frozen=True)
-class PageErrors:
-    """Character edits of a page's reading, and the ground truth's characters (summed by ``+``)."""
-
-    edits: int
-    chars: int
-
-    @property
-    def cer(self) -> float:
-        return self.edits / self.chars if self.chars else float(self.edits > 0)
-
-    def __add__(self, other: PageErrors) -> PageErrors:
-        return PageErrors(self.edits + other.edits, self.chars + other.chars)
-
-
-def page_errors(readings: Sequence[str], truth: Sequence[str]) -> PageErrors:
-    """The predicted lines' ``readings`` in reading order against the ground-truth lines' texts in theirs."""
-    reference = "\n".join(truth)
-    return PageErrors(editdistance.eval("\n".join(readings), reference), len(reference))
+def page_errors(readings: Sequence[str], truth: Sequence[str]) -> ErrorCounts:
+    """The predicted lines' ``readings`` in reading order against the ground-truth lines' texts in
+    theirs, each side one text (as ``hwr evaluate`` compares a line, after its normalisation)."""
+    return line_errors("\n".join(truth), "\n".join(readings))
 
 
 def page_errors_any_order(
     readings: Sequence[str], polygons: Sequence[np.ndarray], truth: Sequence[str], truth_polygons: Sequence[np.ndarray]
-) -> PageErrors:
+) -> ErrorCounts:
     """Each ground-truth line against the reading of the predicted line that detects it; lines left
     over on either side count whole (a missed line: its characters; an extra one: its reading)."""
     matched = match_lines(polygons, truth_polygons)
-    edits = sum(editdistance.eval(readings[i], truth[j]) for i, j in matched)
     missed = set(range(len(truth))) - {j for _, j in matched}
     extra = set(range(len(readings))) - {i for i, _ in matched}
-    edits += sum(len(truth[j]) for j in missed) + sum(len(readings[i]) for i in extra)
-    return PageErrors(edits, sum(len(text) for text in truth))
+    pairs = [(truth[j], readings[i]) for i, j in matched]
+    pairs += [(truth[j], "") for j in missed] + [("", readings[i]) for i in extra]
+    return sum((line_errors(reference, reading) for reference, reading in pairs), ErrorCounts())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,8 +9,7 @@ from hwr.data.layout import read_layout
 from hwr.segmentation.lines import find_lines
 from hwr.segmentation.metrics import baseline_scores, line_scores
 from hwr.segmentation.targets import LineShape, draw_maps
-
-SHARED = Path(__file__).resolve().parents[3] / "shared/datasets"
+from tests.shared_data import SHARED
 
 
 def straight(x0, x1, y, up=30, down=10):

@@ -77,8 +77,8 @@ def test_polygons_detect_lines_at_iou_of_a_half():
 def test_page_cer_in_reading_order_and_free_of_it():
     truth, polygons = ["Dear Sir", "I am"], [box(0, 0, 99, 19), box(0, 30, 99, 49)]
     assert page_errors(["Dear Sir", "I am"], truth).cer == 0
-    assert page_errors(["I am", "Dear Sir"], truth).edits > 0  # the order counts
+    assert page_errors(["I am", "Dear Sir"], truth).char_edits > 0  # the order counts
     swapped = page_errors_any_order(["I am", "Dear Sir"], polygons[::-1], truth, polygons)
     assert swapped.cer == 0
     missed = page_errors_any_order(["Dear Sir"], polygons[:1], truth, polygons)
-    assert missed.edits == 4 and missed.chars == 12
+    assert missed.char_edits == 4 and missed.chars == 12

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,8 +10,7 @@ from hwr.segmentation.data import random_crop, training_page
 from hwr.segmentation.lines import find_lines
 from hwr.segmentation.metrics import baseline_scores
 from hwr.segmentation.network import HEIGHT_UNIT, Segmenter, SegmenterConfig, maps_of_input, page_input
-
-SHARED = Path(__file__).resolve().parents[3] / "shared/datasets"
+from tests.shared_data import SHARED
 
 
 def test_the_input_is_ink_high_padded_to_the_grid_and_the_maps_half_its_size():
