@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hwr.errors import HwrError, ItemFailure, debugging, unforeseen_failures
-from hwr.shipped import DEFAULT_NAME
+from hwr.shipped import DEFAULT_NAME, DEFAULT_SEGMENTER
 
 F = TypeVar("F", bound=Callable)
 
@@ -32,6 +32,10 @@ ModelOption = Annotated[
     typer.Option(
         "--model", "-m", help=f"A model file, or a shipped model's name (see hwr models); default: {DEFAULT_NAME}."
     ),
+]
+SegmenterOption = Annotated[
+    str | None,
+    typer.Option(help=f"A segmentation model file, or a shipped one's name; default: {DEFAULT_SEGMENTER}."),
 ]
 Device = Annotated[
     str,
@@ -146,9 +150,9 @@ class ProgressBar:
 
 
 @contextmanager
-def line_progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A bar over ``total`` lines on a terminal; yields ``advance(lines)``."""
-    with ProgressBar("lines") as progress:
+def line_progress(total: int, label: str = "lines") -> Iterator[Callable[[int], None]]:
+    """A bar over ``total`` lines (or pages...) on a terminal; yields ``advance(count)``."""
+    with ProgressBar(label) as progress:
         done = 0
 
         def advance(lines: int) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from cli import models, read, train
+from cli import models, read, segment, train
 from hwr import __version__
 
 app = typer.Typer(
@@ -62,6 +62,9 @@ for command in (
     train.demo,
     read.transcribe,
     read.evaluate,
+    segment.segment,
+    segment.train_segmenter,
+    segment.evaluate_segmentation,
     models.lm,
     models.ensemble,
     models.models,

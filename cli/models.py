@@ -160,9 +160,10 @@ def ensemble(
 
 @reports_errors
 def models() -> None:
-    """List the shipped models (for --model NAME) with their cards' summaries."""
-    from hwr.shipped import DEFAULT_NAME, shipped_models, summary
+    """List the shipped models (recognizers for --model NAME, segmenters for --segmenter NAME) with their cards' summaries."""
+    from hwr.shipped import DEFAULT_NAME, DEFAULT_SEGMENTER, shipped_models, summary
 
+    defaults = {DEFAULT_NAME: " (default)", DEFAULT_SEGMENTER: " (default segmenter)"}
     for name, path in shipped_models().items():
-        default = " (default)" if name == DEFAULT_NAME else ""
+        default = defaults.get(name, "")
         typer.echo(f"{name}{default}: {path}\n  {summary(name)}")

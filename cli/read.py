@@ -19,6 +19,7 @@ from cli.common import (
     Device,
     ModelOption,
     ReadScale,
+    SegmenterOption,
     Threads,
     UseLanguageModel,
     device_for,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from hwr.model_file import Model
     from hwr.pages import PageReading
     from hwr.recognizer import Transcription
+    from hwr.segmentation.model import SegmentationModel
 
 
 class OutputFormat(StrEnum):
@@ -42,6 +44,12 @@ class OutputFormat(StrEnum):
     json = "json"
     page = "page"
     alto = "alto"
+
+
+class SegmentMode(StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 def load(model: str | None, use_language_model: bool, device: str, threads: int | None):
@@ -114,8 +122,20 @@ def transcribe(
         bool, typer.Option("--in-place", help="Pages: write the readings into the layout files themselves.")
     ] = False,
     glyphs: Annotated[bool, typer.Option("--glyphs", help="ALTO: a Glyph per character, with its confidence.")] = False,
+    segment: Annotated[
+        SegmentMode,
+        typer.Option(
+            help="Images without a layout. auto: find the lines of those that look like pages (higher than wide, "
+            "or many lines high) and read the others as lines; always: every image is a page; never: a line."
+        ),
+    ] = SegmentMode.auto,
+    segmenter: SegmenterOption = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Pages: redo those whose output exists (by default they are skipped: a run resumes)."),
+    ] = False,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Lines: skip an image that looks like a page, rather than warn.")
+        bool, typer.Option("--strict", help="With --segment never: skip an image that looks like a page.")
     ] = False,
     batch_size: BatchSize = 16,
     scale: ReadScale = None,
@@ -123,8 +143,9 @@ def transcribe(
     threads: Threads = None,
     device: Device = "cpu",
 ) -> None:
-    """Transcribe line images, writing each result as its batch finishes; or every line of pages
-    (PAGE-XML/ALTO), written back into their format or another. Unreadable inputs are reported and skipped."""
+    """Transcribe line images, writing each result as its batch finishes; page images, their lines found
+    by the segmenter; or every line of pages with PAGE-XML/ALTO layouts, written back into their format
+    or another. Unreadable inputs are reported and skipped."""
     from hwr.data.readers import image_paths, layout_paths, line_heights
 
     if layout is not None or any(Path(item).suffix.lower() == ".xml" for item in inputs):
@@ -138,17 +159,62 @@ def transcribe(
         if in_place and output is not None:
             fail("--in-place writes into the layout files; leave out --output")
         recognizer = load(model, lm, device, threads)
-        per_page = parse_scale(scale) == "auto"
-        if not per_page:
+        how = _PageOutput(format, output, in_place, glyphs, batch_size, parse_scale(scale) == "auto", overwrite)
+        if not how.per_page:
             read_at(recognizer, scale, lambda: [])
-        _transcribe_pages(jobs, recognizer, _PageOutput(format, output, in_place, glyphs, batch_size, per_page))
-    elif format in (OutputFormat.page, OutputFormat.alto) or in_place or glyphs:
-        fail("--format page/alto, --in-place and --glyphs are for pages: give PAGE-XML/ALTO files (or --layout)")
-    else:
-        paths = image_paths(inputs)
-        recognizer = load(model, lm, device, threads)
-        read_at(recognizer, scale, lambda: line_heights(paths))
-        _transcribe_lines(paths, recognizer, format or OutputFormat.text, output, strict, batch_size)
+        _transcribe_pages(jobs, recognizer, how)
+        return
+    if in_place:
+        fail("--in-place writes into PAGE-XML/ALTO files: give them (or --layout)")
+    paths = image_paths(inputs)
+    recognizer = load(model, lm, device, threads)
+    pages = _pages_among(paths, recognizer, segment)
+    if pages:
+        how = _PageOutput(format, output, False, glyphs, batch_size, parse_scale(scale) == "auto", overwrite)
+        if not how.per_page:
+            read_at(recognizer, scale, lambda: [])
+        how.segmenter = load_segmenter_for(segmenter, device, threads)
+        _transcribe_pages([(path, None) for path in paths], recognizer, how)
+        return
+    if format in (OutputFormat.page, OutputFormat.alto) or glyphs:
+        fail("--format page/alto and --glyphs are for pages: give page images, or PAGE-XML/ALTO files")
+    read_at(recognizer, scale, lambda: line_heights(paths))
+    _transcribe_lines(paths, recognizer, format or OutputFormat.text, output, strict, batch_size)
+
+
+def _pages_among(paths: list[Path], recognizer: Model, mode: SegmentMode) -> bool:
+    """Whether ``paths`` (images without a layout) are pages to segment rather than lines: as ``mode``
+    says, or (auto) as their sizes say; a mix of both is refused."""
+    from hwr.data.images import image_size, looks_like_a_page
+
+    if mode is not SegmentMode.auto:
+        return mode is SegmentMode.always
+    sizes = [image_size(path) for path in paths]  # an unreadable one is reported where it is read
+    pages = [
+        path
+        for path, size in zip(paths, sizes)
+        if size is not None and looks_like_a_page(size, recognizer.preprocessing)
+    ]
+    lines = [
+        path
+        for path, size in zip(paths, sizes)
+        if size is not None and not looks_like_a_page(size, recognizer.preprocessing)
+    ]
+    if pages and lines:
+        fail(
+            f"{len(pages)} of the images look like pages ({pages[0]}, ...) and {len(lines)} like lines "
+            f"({lines[0]}, ...): give them in separate runs, or choose with --segment always or never"
+        )
+    return bool(pages)
+
+
+def load_segmenter_for(segmenter: str | None, device: str, threads: int | None) -> SegmentationModel:
+    """The segmenter named or given by ``segmenter`` (None: the default) on ``device``."""
+    from hwr.api import load_segmenter
+
+    loaded = load_segmenter(segmenter, threads)
+    loaded.network.to(device_for(device))
+    return loaded
 
 
 def _transcribe_lines(
@@ -204,7 +270,7 @@ def _line_row(path: Path, result: Transcription, format: OutputFormat, written: 
     return f"{result.text}\n" if lines == 1 else f"{path}\t{result.text}\n"
 
 
-@dataclass(frozen=True)
+@dataclass
 class _PageOutput:
     """How ``hwr transcribe`` reads and writes each page: its options for pages."""
 
@@ -215,48 +281,97 @@ class _PageOutput:
     batch_size: int
     per_page: bool
     """Each page at the scale of its own lines (``--scale auto``)."""
+    overwrite: bool
+    segmenter: SegmentationModel | None = None
+    """Where the pages are images without a layout: what finds their lines."""
+
+    def chosen(self, layout_format: str | None) -> str:
+        """The output format: as asked, or the layout's own (text for a page image)."""
+        return self.format.value if self.format is not None else layout_format or OutputFormat.text.value
+
+    def to_stdout(self, jobs: list[tuple[Path, Path | None]]) -> bool:
+        """One page image read into text, TSV or JSON without --output: printed, as a line's reading is."""
+        return (
+            self.segmenter is not None
+            and len(jobs) == 1
+            and self.folder is None
+            and self.chosen(None) in ("text", "tsv", "json")
+        )
 
 
 def _transcribe_pages(jobs: list[tuple[Path, Path | None]], recognizer: Model, how: _PageOutput) -> None:
-    """Each (layout, page image or None) read and written out; a page that fails is reported in one
-    line and the others are written; the exit status is 1 if any failed."""
+    """Each (layout or page image, page image or None) read and written out; a page that fails is
+    reported in one line and the others are written; pages whose output exists are skipped unless
+    ``how.overwrite``; the exit status is 1 if any failed."""
     from hwr.errors import failure
 
-    problems = 0
-    with line_progress(len(jobs)) as advance:
-        for xml, image in jobs:
+    problems, done = 0, 0
+    to_stdout = how.to_stdout(jobs)
+    say = warn if to_stdout else typer.echo
+    with line_progress(len(jobs), "pages") as advance:
+        for source, image in jobs:
+            advance(1)
             try:
-                reading, target = _transcribe_page(xml, image, recognizer, how)
+                target = None if to_stdout else _target(source, how)
+                if target is not None and target.exists() and not how.overwrite and not how.in_place:
+                    done += 1
+                    continue
+                reading, written = _transcribe_page(source, image, recognizer, how, target)
             except typer.Exit:
                 raise
             except Exception as exc:  # one page, whatever went wrong with it, never stops the others
-                warn(f"warning: {failure(str(xml), exc)}; page skipped")
+                warn(f"warning: {failure(str(source), exc)}; page skipped")
                 problems += 1
             else:
                 at = f" at scale {reading.scale:.3f}" if how.per_page and reading.scale is not None else ""
-                typer.echo(f"{xml}: {len(reading.lines)} lines{at} -> {target}")
-            advance(1)
+                say(f"{source}: {len(reading.lines)} lines{at} -> {written or 'stdout'}")
+    if done:
+        warn(f"{done} of {len(jobs)} pages already done (their output exists): skipped; --overwrite redoes them")
     if problems:
         warn(f"{problems} of {len(jobs)} pages skipped")
         raise typer.Exit(1)
 
 
-def _transcribe_page(xml: Path, image: Path | None, recognizer: Model, how: _PageOutput) -> tuple[PageReading, Path]:
-    """One page read and written out; returns its reading and the file written."""
-    from hwr.atomic import write_bytes_atomically
-    from hwr.page_output import output_path, render
-    from hwr.pages import read_page
+def _target(source: Path, how: _PageOutput) -> Path:
+    """The file a page's output goes to (see :func:`hwr.page_output.output_path`)."""
+    from hwr.data.layout import read_layout
+    from hwr.page_output import output_path
 
-    reading = read_page(recognizer, xml, image, how.batch_size, "auto" if how.per_page else None)
-    for problem in reading.layout.problems:
-        warn(f"warning: {problem}")
-    chosen = how.format.value if how.format is not None else reading.layout.format
-    if how.in_place and chosen != reading.layout.format:
-        fail(f"--in-place writes {xml} in its own format ({reading.layout.format}), not {chosen}")
-    target = output_path(xml, chosen, how.folder, how.in_place)
-    if how.folder is not None:
-        how.folder.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(target, render(reading, chosen, how.glyphs))
+    layout_format = None if how.segmenter is not None or how.format is not None else read_layout(source).format
+    return output_path(source, how.chosen(layout_format), how.folder, how.in_place)  # type: ignore[arg-type]
+
+
+def _transcribe_page(
+    source: Path, image: Path | None, recognizer: Model, how: _PageOutput, target: Path | None
+) -> tuple[PageReading, Path | None]:
+    """One page read and written out to ``target`` (None: stdout); returns its reading and ``target``."""
+    from hwr.atomic import write_bytes_atomically
+    from hwr.page_output import render
+    from hwr.pages import read_layout_page, read_page
+
+    scale = "auto" if how.per_page else None
+    if how.segmenter is not None:
+        from hwr.segmentation.layout import segmented_layout
+
+        chosen = how.chosen(None)
+        layout_format = chosen if chosen in ("page", "alto") else "page"
+        found = how.segmenter.segment(source)
+        layout = segmented_layout(found, layout_format, target or source.with_suffix(".xml"))  # type: ignore[arg-type]
+        reading = read_layout_page(recognizer, layout, how.batch_size, scale)
+    else:
+        reading = read_page(recognizer, source, image, how.batch_size, scale)
+        for problem in reading.layout.problems:
+            warn(f"warning: {problem}")
+        chosen = how.chosen(reading.layout.format)
+        if how.in_place and chosen != reading.layout.format:
+            fail(f"--in-place writes {source} in its own format ({reading.layout.format}), not {chosen}")
+    data = render(reading, chosen, how.glyphs)  # type: ignore[arg-type]
+    if target is None:
+        sys.stdout.write(data.decode())
+        sys.stdout.flush()
+        return reading, None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomically(target, data)
     return reading, target
 
 

@@ -34,9 +34,14 @@ from hwr.network import MDLSTMNetwork
 from hwr.network_config import NetworkConfig
 
 if TYPE_CHECKING:
+    from hwr.pages import PageReading
     from hwr.recognizer import Transcription
+    from hwr.segmentation.model import SegmentationModel
 
 FORMAT = "hwr-model"
+SEGMENTER_FORMAT = "hwr-segmenter"
+KINDS = {FORMAT: "recognition", SEGMENTER_FORMAT: "segmentation"}
+"""The kinds of model file, by their header's ``format``."""
 VERSION = 1
 NETWORK_PREFIX = "network."
 LANGUAGE_MODEL_PREFIX = "language_model."
@@ -62,6 +67,19 @@ class Model:
 
         return transcribe(self, images, batch_size)
 
+    def transcribe_page(
+        self,
+        image: str | Path,
+        layout: str | Path | None = None,
+        segmenter: SegmentationModel | None = None,
+        batch_size: int = 16,
+    ) -> PageReading:
+        """Every line of the page image ``image``, as its PAGE/ALTO ``layout`` gives them or, without
+        one, as ``segmenter`` (None: the default segmenter) finds them (see :func:`hwr.pages.transcribe_page`)."""
+        from hwr.pages import transcribe_page
+
+        return transcribe_page(self, image, layout, segmenter, batch_size)
+
 
 def save_model(
     path: str | Path,
@@ -84,8 +102,14 @@ def save_model(
         tables = model.language_model.tables().items()
         tensors.update({LANGUAGE_MODEL_PREFIX + name: torch.from_numpy(table) for name, table in tables})
     tensors.update(extra_tensors or {})
+    write_checked(path, header, tensors)
+
+
+def write_checked(path: str | Path, header: dict[str, Any], tensors: dict[str, Tensor]) -> None:
+    """``tensors`` and the JSON ``header`` (with its ``format``) as a safetensors file, with the
+    checksum of both in the header, written atomically: what every hwr model file is."""
     tensors = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
-    header["sha256"] = _digest(header, tensors)
+    header = {**header, "sha256": _digest(header, tensors)}
     write_bytes_atomically(path, save(tensors, metadata={"hwr": json.dumps(header)}))
 
 
@@ -125,8 +149,9 @@ def _looks_like_pickle(data: bytes) -> bool:
     return data[:1] == b"\x80" or data[:2] == b"PK"  # pickle protocol 2+, torch.save's zip
 
 
-def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, Tensor]]:
-    """The model, the whole JSON header and the tensors that are not network weights."""
+def read_checked(path: str | Path, format: str) -> tuple[dict[str, Any], dict[str, Tensor]]:
+    """The header and tensors of the hwr file ``path`` of ``format`` (a recognizer's
+    :data:`FORMAT`, or a segmenter's), after checking its checksum; raises :class:`ModelFileError`."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -143,10 +168,18 @@ def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, 
                 "because unpickling can execute arbitrary code"
             ) from None
         raise ModelFileError(f"{path}: not a valid hwr model file (truncated or corrupt: {exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT or header.get("version") != VERSION:
+    if not isinstance(header, dict) or header.get("format") not in KINDS or header.get("version") != VERSION:
         raise ModelFileError(f"{path}: not an hwr model file of version {VERSION}")
+    if header["format"] != format:
+        raise ModelFileError(f"{path}: is a {KINDS[header['format']]} model, not a {KINDS[format]} model")
     if header.get("sha256") != _digest(header, tensors):
         raise ModelFileError(f"{path}: the contents do not match the file's checksum (damaged or modified)")
+    return header, tensors
+
+
+def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, Tensor]]:
+    """The model, the whole JSON header and the tensors that are not network weights."""
+    header, tensors = read_checked(path, FORMAT)
     weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
     tables = {
         k[len(LANGUAGE_MODEL_PREFIX) :]: t.numpy() for k, t in tensors.items() if k.startswith(LANGUAGE_MODEL_PREFIX)

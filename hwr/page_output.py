@@ -14,12 +14,15 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from hwr.data.layout import PageLayout
 from hwr.pages import LineReading, PageReading, Word
 from hwr.recognizer import Transcription
 
@@ -46,16 +49,13 @@ def render(reading: PageReading, format: Format, glyphs: bool = False) -> bytes:
     """The page's readings as a file of ``format``: its own layout format is written back into
     the parsed file, the other as a new layout file."""
     if format == reading.layout.format:
-        root = reading.layout.root
         if format == "page":
             _update_page(reading)
         else:
             _update_alto(reading, glyphs)
-        return _serialize(root, reading.layout.path.read_bytes())
-    if format == "page":
-        return _serialize(_new_page(reading))
-    if format == "alto":
-        return _serialize(_new_alto(reading, glyphs))
+        return render_layout(reading.layout)
+    if format in ("page", "alto"):
+        return _serialize(_converted(reading, format, glyphs))
     if format == "json":
         return (json.dumps(_as_json(reading), ensure_ascii=False, indent=1) + "\n").encode()
     if format == "tsv":
@@ -65,6 +65,11 @@ def render(reading: PageReading, format: Format, glyphs: bool = False) -> bytes:
         ]
         return ("\n".join(rows) + "\n").encode()
     return "".join(f"{line.transcription.text}\n" for line in reading.lines).encode()
+
+
+def render_layout(layout: PageLayout) -> bytes:
+    """A layout file as it stands (one the segmenter made, with no readings yet)."""
+    return _serialize(layout.root, None if layout.generated else layout.path.read_bytes())
 
 
 def _one_line(text: str) -> str:
@@ -81,6 +86,7 @@ def _as_json(reading: PageReading) -> dict:
                 "text": line.transcription.text,
                 "confidence": round(line.transcription.confidence, 4),
                 "polygon": _clipped(line.line.polygon, reading.size).tolist(),
+                "baseline": None if line.line.baseline is None else _clipped(line.line.baseline, reading.size).tolist(),
                 "words": [
                     {"text": w.text, "box": list(w.box), "confidence": round(w.confidence, 4)} for w in line.words
                 ],
@@ -158,42 +164,88 @@ def _points(polygon: np.ndarray, separator: str) -> str:
     return " ".join(f"{x}{separator}{y}" for x, y in polygon.tolist())
 
 
-def _new_page(reading: PageReading) -> ET.Element:
+@dataclass(frozen=True)
+class NewLine:
+    """A line of a new layout file, in page pixels (on the page)."""
+
+    id: str
+    polygon: np.ndarray
+    baseline: np.ndarray | None = None
+    confidence: float | None = None
+    """How sure the segmenter that found it was: PAGE's ``@conf`` of its Coords and Baseline; in ALTO
+    (whose lines have no confidence of their own), the ``LABEL`` of an ``OtherTag`` of ``TYPE``
+    confidence that the line's ``TAGREFS`` names."""
+
+
+def new_layout(
+    format: Literal["page", "alto"], image_name: str, size: tuple[int, int], regions: Sequence[Sequence[NewLine]]
+) -> tuple[ET.Element, list[ET.Element]]:
+    """A new PAGE 2019 or ALTO v4 file of a page (``size``: width, height) whose ``regions`` (each its
+    lines, in reading order) are read in this order: its root and each line's element, in order.
+    ALTO lines get an empty String (its schema wants one), which a reading replaces."""
+    build = _new_page if format == "page" else _new_alto
+    return build(image_name, size, [list(region) for region in regions if region])
+
+
+def _box_of(polygons: Sequence[np.ndarray]) -> tuple[int, int, int, int]:
+    everything = np.concatenate(polygons) if polygons else np.zeros((1, 2))
+    (x0, y0), (x1, y1) = everything.min(axis=0).astype(int), everything.max(axis=0).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def _new_page(
+    image_name: str, size: tuple[int, int], regions: list[list[NewLine]]
+) -> tuple[ET.Element, list[ET.Element]]:
     ns = PAGE_2019
     root = ET.Element(f"{{{ns}}}PcGts")
     metadata = ET.SubElement(root, f"{{{ns}}}Metadata")
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for name, value in (("Creator", "hwr"), ("Created", now), ("LastChange", now)):
         ET.SubElement(metadata, f"{{{ns}}}{name}").text = value
-    width, height = reading.size
+    width, height = size
     page = ET.SubElement(
-        root,
-        f"{{{ns}}}Page",
-        {"imageFilename": reading.layout.image.name, "imageWidth": str(width), "imageHeight": str(height)},
+        root, f"{{{ns}}}Page", {"imageFilename": image_name, "imageWidth": str(width), "imageHeight": str(height)}
     )
-    region = ET.SubElement(page, f"{{{ns}}}TextRegion", {"id": "hwr_region_1"})
-    everything = np.concatenate([line.line.polygon for line in reading.lines]) if reading.lines else np.zeros((1, 2))
-    everything = _clipped(everything, reading.size)
-    (x0, y0), (x1, y1) = everything.min(axis=0).astype(int), everything.max(axis=0).astype(int)
-    ET.SubElement(region, f"{{{ns}}}Coords", {"points": f"{x0},{y0} {x1},{y0} {x1},{y1} {x0},{y1}"})
-    for line in reading.lines:
-        element = ET.SubElement(region, f"{{{ns}}}TextLine", {"id": line.line.id})
-        ET.SubElement(element, f"{{{ns}}}Coords", {"points": _points(_clipped(line.line.polygon, reading.size), ",")})
-        if line.line.baseline is not None:
-            baseline = _clipped(line.line.baseline, reading.size)
-            ET.SubElement(element, f"{{{ns}}}Baseline", {"points": _points(baseline, ",")})
-        element.append(_page_text_equiv(ns, line.transcription))
-    return root
+    if len(regions) > 1:
+        order = ET.SubElement(ET.SubElement(page, f"{{{ns}}}ReadingOrder"), f"{{{ns}}}OrderedGroup")
+        order.set("id", "hwr_reading_order")
+        for k in range(len(regions)):
+            ET.SubElement(order, f"{{{ns}}}RegionRefIndexed", {"index": str(k), "regionRef": f"hwr_region_{k + 1}"})
+    elements = []
+    for k, lines in enumerate(regions or [[]]):
+        region = ET.SubElement(page, f"{{{ns}}}TextRegion", {"id": f"hwr_region_{k + 1}"})
+        x0, y0, x1, y1 = _box_of([_clipped(line.polygon, size) for line in lines])
+        ET.SubElement(region, f"{{{ns}}}Coords", {"points": f"{x0},{y0} {x1},{y0} {x1},{y1} {x0},{y1}"})
+        for line in lines:
+            conf = {} if line.confidence is None else {"conf": f"{line.confidence:.4f}"}
+            element = ET.SubElement(region, f"{{{ns}}}TextLine", {"id": line.id})
+            ET.SubElement(element, f"{{{ns}}}Coords", {"points": _points(_clipped(line.polygon, size), ","), **conf})
+            if line.baseline is not None:
+                baseline = _points(_clipped(line.baseline, size), ",")
+                ET.SubElement(element, f"{{{ns}}}Baseline", {"points": baseline, **conf})
+            elements.append(element)
+    return root, elements
 
 
-def _new_alto(reading: PageReading, glyphs: bool) -> ET.Element:
+def _new_alto(
+    image_name: str, size: tuple[int, int], regions: list[list[NewLine]]
+) -> tuple[ET.Element, list[ET.Element]]:
     ns = ALTO_4
     root = ET.Element(f"{{{ns}}}alto")
     description = ET.SubElement(root, f"{{{ns}}}Description")
     ET.SubElement(description, f"{{{ns}}}MeasurementUnit").text = "pixel"
     source = ET.SubElement(description, f"{{{ns}}}sourceImageInformation")
-    ET.SubElement(source, f"{{{ns}}}fileName").text = reading.layout.image.name
-    width, height = reading.size
+    ET.SubElement(source, f"{{{ns}}}fileName").text = image_name
+    sure = [line for lines in regions for line in lines if line.confidence is not None]
+    if sure:
+        tags = ET.SubElement(root, f"{{{ns}}}Tags")
+        for line in sure:
+            ET.SubElement(
+                tags,
+                f"{{{ns}}}OtherTag",
+                {"ID": f"{line.id}_confidence", "TYPE": "confidence", "LABEL": f"{line.confidence:.4f}"},
+            )
+    width, height = size
     layout = ET.SubElement(root, f"{{{ns}}}Layout")
     page = ET.SubElement(
         layout,
@@ -201,17 +253,35 @@ def _new_alto(reading: PageReading, glyphs: bool) -> ET.Element:
         {"ID": "hwr_page_1", "PHYSICAL_IMG_NR": "1", "WIDTH": str(width), "HEIGHT": str(height)},
     )
     space = ET.SubElement(page, f"{{{ns}}}PrintSpace")
-    block = ET.SubElement(space, f"{{{ns}}}TextBlock", {"ID": "hwr_block_1"})
-    for line in reading.lines:
-        polygon = _clipped(line.line.polygon, reading.size)
-        (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
+    elements = []
+    for k, lines in enumerate(regions):
+        x0, y0, x1, y1 = _box_of([_clipped(line.polygon, size) for line in lines])
         box = {"HPOS": str(x0), "VPOS": str(y0), "WIDTH": str(x1 - x0), "HEIGHT": str(y1 - y0)}
-        baseline = line.line.baseline
-        at = {"BASELINE": _points(_clipped(baseline, reading.size), " ")} if baseline is not None else {}
-        element = ET.SubElement(block, f"{{{ns}}}TextLine", {"ID": line.line.id, **box, **at})
-        shape = ET.SubElement(element, f"{{{ns}}}Shape")
-        ET.SubElement(shape, f"{{{ns}}}Polygon", {"POINTS": _points(polygon, " ")})
-        _alto_words(element, ns, line, glyphs, reading.size)
+        block = ET.SubElement(space, f"{{{ns}}}TextBlock", {"ID": f"hwr_block_{k + 1}", **box})
+        for line in lines:
+            polygon = _clipped(line.polygon, size)
+            (x0, y0), (x1, y1) = polygon.min(axis=0), polygon.max(axis=0)
+            box = {"HPOS": str(x0), "VPOS": str(y0), "WIDTH": str(x1 - x0), "HEIGHT": str(y1 - y0)}
+            at = {"BASELINE": _points(_clipped(line.baseline, size), " ")} if line.baseline is not None else {}
+            tag = {} if line.confidence is None else {"TAGREFS": f"{line.id}_confidence"}
+            element = ET.SubElement(block, f"{{{ns}}}TextLine", {"ID": line.id, **box, **at, **tag})
+            shape = ET.SubElement(element, f"{{{ns}}}Shape")
+            ET.SubElement(shape, f"{{{ns}}}Polygon", {"POINTS": _points(polygon, " ")})
+            ET.SubElement(element, f"{{{ns}}}String", {"CONTENT": "", **box})
+            elements.append(element)
+    return root, elements
+
+
+def _converted(reading: PageReading, format: Literal["page", "alto"], glyphs: bool) -> ET.Element:
+    """The page's readings as a new file of the other layout format: one region of its lines."""
+    lines = [NewLine(line.line.id, line.line.polygon, line.line.baseline) for line in reading.lines]
+    root, elements = new_layout(format, reading.layout.image.name, reading.size, [lines])
+    for element, line in zip(elements, reading.lines):
+        if format == "page":
+            element.append(_page_text_equiv(PAGE_2019, line.transcription))
+        else:
+            element.remove(element.find(f"{{{ALTO_4}}}String"))
+            _alto_words(element, ALTO_4, line, glyphs, reading.size)
     return root
 
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 
-from hwr.data.images import auto_scale, normalize_line, read_gray
+from hwr.data.images import PAGE_MAX_PIXELS, auto_scale, normalize_line, read_gray
 from hwr.data.layout import LayoutLine, PageLayout, crop_origin, cut_line, polygon_height, read_layout
 from hwr.errors import ImageError
 from hwr.model_file import Model
 from hwr.recognizer import Character, Transcription, transcribe_normalized, word_confidence, words_of
+
+if TYPE_CHECKING:
+    from hwr.segmentation.model import SegmentationModel
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,35 @@ def read_page(
     ``scale`` (``auto``: this page's median line made as high as the model's lines, since the pages
     of a collection are often scanned at several resolutions); raises
     :class:`~hwr.errors.PageXmlError` or :class:`~hwr.errors.ImageError` naming the file."""
-    layout = read_layout(xml, image)
+    return read_layout_page(model, read_layout(xml, image), batch_size, scale)
+
+
+def transcribe_page(
+    model: Model,
+    image: str | Path,
+    layout: str | Path | None = None,
+    segmenter: SegmentationModel | None = None,
+    batch_size: int = 16,
+    scale: float | Literal["auto"] | None = None,
+) -> PageReading:
+    """The page image ``image`` read whole: the lines of its ``layout`` (a PAGE-XML or ALTO file) or,
+    without one, those that ``segmenter`` finds (None: the shipped default segmenter)."""
+    if layout is not None:
+        return read_page(model, layout, image, batch_size, scale)
+    from hwr.api import load_segmenter
+    from hwr.segmentation.layout import segmented_layout
+
+    found = (segmenter or load_segmenter()).segment(image)
+    image = Path(image)
+    return read_layout_page(model, segmented_layout(found, "page", image.with_suffix(".xml")), batch_size, scale)
+
+
+def read_layout_page(
+    model: Model, layout: PageLayout, batch_size: int = 16, scale: float | Literal["auto"] | None = None
+) -> PageReading:
+    """:func:`read_page` of a layout already read (or made by the segmenter)."""
     try:
-        page = read_gray(layout.image)
+        page = read_gray(layout.image, PAGE_MAX_PIXELS)
     except ImageError as exc:
         raise ImageError(f"{layout.path}: its page image: {exc}") from None
     if scale == "auto":

@@ -211,10 +211,10 @@ def stream_files(
         for k, path in enumerate(part):
             try:
                 gray = read(path)
-                if page_guard is not None and looks_like_a_page(gray, model.preprocessing):
+                if page_guard is not None and looks_like_a_page((gray.shape[1], gray.shape[0]), model.preprocessing):
                     page_guard(
-                        f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels looks like a page, not a line: hwr reads "
-                        "lines; give the page's PAGE-XML/ALTO layout (hwr transcribe page.xml, or IMAGE --layout page.xml)"
+                        f"{path}: {gray.shape[1]}x{gray.shape[0]} pixels looks like a page, not a line: read as a line "
+                        "(--segment never); leave --segment out to find its lines, or give its layout"
                     )
                 images.append(normalize_line(gray, _preprocessing(model, path)))
                 widths.append(gray.shape[1])

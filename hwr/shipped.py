@@ -14,6 +14,9 @@ from hwr.errors import ModelFileError
 DEFAULT_NAME = "base"
 """One network trained on English and French hands of the 19th to 21st centuries: a first reading
 of a new hand, and the model to fine-tune on it; card: ``models/base.md``."""
+DEFAULT_SEGMENTER = "segmenter"
+"""The line segmenter of ``hwr segment`` and of ``hwr transcribe`` on page images without a layout;
+card: ``models/segmenter.md``."""
 SUFFIX = ".safetensors"
 
 
@@ -30,15 +33,16 @@ def summary(name: str) -> str:
     return " ".join(paragraphs[0].split()) if paragraphs else ""
 
 
-def resolve_model(model: str | Path | None = None) -> Path:
-    """The file of ``model``: a path to a model file, or the name of a shipped model (None: the default)."""
+def resolve_model(model: str | Path | None = None, default: str = DEFAULT_NAME) -> Path:
+    """The file of ``model``: a path to a model file, or the name of a shipped model (None: ``default``)."""
     shipped = shipped_models()
     if model is None:
-        if DEFAULT_NAME not in shipped:
+        if default not in shipped:
+            option = "--model" if default == DEFAULT_NAME else "--segmenter"
             raise ModelFileError(
-                f"{DEFAULT_NAME}: the shipped default model is missing from this install; give one with --model"
+                f"{default}: the shipped default model is missing from this install; give one with {option}"
             )
-        return shipped[DEFAULT_NAME]
+        return shipped[default]
     path = Path(model)
     if path.exists():
         return path

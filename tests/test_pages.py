@@ -189,7 +189,7 @@ def test_training_and_evaluating_on_folders_of_pages(pages, tmp_path):
     assert result.exit_code == 0 and "lines: 6 evaluated, 0 skipped" in result.output, result.output
 
 
-def test_a_page_given_as_a_line_is_read_with_a_warning_or_refused_when_strict(pages, tmp_path):
+def test_a_page_read_as_a_line_is_read_with_a_warning_or_refused_when_strict(pages, tmp_path):
     format, layouts = pages
     model = tmp_path / "m.safetensors"
     save_model(model, reading_model([line.text for line in read_lines(layouts[0].parent).lines]))
@@ -197,14 +197,15 @@ def test_a_page_given_as_a_line_is_read_with_a_warning_or_refused_when_strict(pa
     three_lines = cv2.imread(str(layouts[0].with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
     cv2.imwrite(str(page), np.vstack([three_lines] * 4))  # twelve lines: higher than wide
     runner = CliRunner()
-    result = runner.invoke(app, ["transcribe", str(page), str(line), "-m", str(model), "-f", "json"])
+    never = ["--segment", "never"]
+    result = runner.invoke(app, ["transcribe", str(page), str(line), "-m", str(model), "-f", "json", *never])
     assert result.exit_code == 0, result.output
     warning = f"warning: {page}: 980x"
-    assert warning in result.output and "looks like a page, not a line: hwr reads lines" in result.output
+    assert warning in result.output and "looks like a page, not a line: read as a line" in result.output
     rows = json.loads(result.output[result.output.index("[") :])
     assert len(rows) == 2 and rows[1]["characters"] and rows[1]["characters"][0]["x"] >= 0
     assert "".join(c["text"] for c in rows[1]["characters"]) == rows[1]["text"]
-    result = runner.invoke(app, ["transcribe", str(page), "-m", str(model), "--strict"])
+    result = runner.invoke(app, ["transcribe", str(page), "-m", str(model), "--strict", *never])
     assert result.exit_code == 1 and warning in result.output and "1 of 1 images skipped" in result.output
 
 

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from hwr.segmentation.data import random_crop, training_page  # noqa: E402
+from hwr.segmentation.data import random_crop, training_page, vary_ink  # noqa: E402
 from hwr.segmentation.lines import find_lines  # noqa: E402
 from hwr.segmentation.metrics import baseline_scores, line_scores  # noqa: E402
 from hwr.segmentation.network import Segmenter, SegmenterConfig, maps_of_input  # noqa: E402
@@ -55,7 +55,7 @@ def score(model: Segmenter, pages: dict[str, list]) -> dict[str, tuple[float, fl
         for page in group:
             start = time.perf_counter()
             probability, above, below = maps_of_input(model, page.image)
-            found = find_lines(probability, above, below, model.config.map_scale)
+            found = find_lines(probability, above, below, model.config.map_scale(page.size))
             seconds += time.perf_counter() - start
             b = baseline_scores([f.baseline for f in found], [t.baseline for t in page.lines], page.size)
             p = line_scores([f.polygon for f in found], [t.polygon for t in page.lines])
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--valid-pages", type=int, default=10, help="valid pages per set scored each epoch")
+    parser.add_argument("--zooms", type=float, nargs="+", default=[1.0], help="train pages at these scales too")
     arguments = parser.parse_args()
     if arguments.score is not None:
         score_saved(arguments.score)
@@ -105,15 +106,17 @@ def main() -> None:
     rng = np.random.default_rng(0)
     config = SegmenterConfig()
 
-    def load(split: str, limit: int | None = None) -> dict[str, list]:
+    def load(split: str, limit: int | None = None, zoom: float = 1.0) -> dict[str, list]:
         return {
             name: [
-                training_page(xml, config) for xml in sorted((SHARED / name / "pages" / split).glob("*.xml"))[:limit]
+                training_page(xml, config, zoom)
+                for xml in sorted((SHARED / name / "pages" / split).glob("*.xml"))[:limit]
             ]
             for name in SETS
         }
 
-    train = [page for group in load("train").values() for page in group]
+    zoomed = [[page for group in load("train", zoom=zoom).values() for page in group] for zoom in arguments.zooms]
+    train = zoomed[0]
     valid = load("valid", arguments.valid_pages)
     print(f"{len(train)} train pages, {sum(map(len, valid.values()))} valid pages", flush=True)
     model = Segmenter(config)
@@ -126,8 +129,12 @@ def main() -> None:
         start, total = time.perf_counter(), 0.0
         order = rng.permutation(len(train))
         for first in range(0, len(order) - arguments.batch_size + 1, arguments.batch_size):
-            crops = [random_crop(train[k], arguments.crop, rng) for k in order[first : first + arguments.batch_size]]
-            images = torch.from_numpy(np.stack([c[0] for c in crops]))[:, None]
+            crops = [
+                random_crop(zoomed[rng.integers(len(zoomed))][k], arguments.crop, rng)
+                for k in order[first : first + arguments.batch_size]
+            ]
+            images = np.stack([vary_ink(c[0], rng) if rng.random() < 0.5 else c[0] for c in crops])
+            images = torch.from_numpy(images.astype(np.float32))[:, None]
             maps = torch.from_numpy(np.stack([c[1] for c in crops]))
             loss = loss_of(model(images), maps)
             optimizer.zero_grad()

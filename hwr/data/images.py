@@ -20,7 +20,9 @@ from hwr.errors import ConfigError, ImageError
 from hwr.settings import checked_fields
 
 MAX_PIXELS = 50_000_000
-"""Larger images are refused before decoding (a line image is far smaller; this guards memory)."""
+"""Larger line images are refused before decoding (a line image is far smaller; this guards memory)."""
+PAGE_MAX_PIXELS = 400_000_000
+"""Larger page images are refused before decoding: 20,000 x 20,000 pixels, 0.4 GB in 8-bit gray."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class Preprocessing:
         return cls(**checked_fields(cls, data, "preprocessing"))
 
 
-def read_gray(path: str | Path) -> np.ndarray:
-    """The image at ``path`` as 8-bit grayscale (colour averaged, alpha composited on white, 16-bit scaled)."""
+def read_gray(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """The image at ``path`` as 8-bit grayscale (colour averaged, alpha composited on white, 16-bit
+    scaled); one of more than ``max_pixels`` is refused (pages: :data:`PAGE_MAX_PIXELS`)."""
     path = Path(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -61,7 +64,7 @@ def read_gray(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: cannot read image ({getattr(exc, 'strerror', None) or exc})") from None
     if data.size == 0:
         raise ImageError(f"{path}: empty file, not an image")
-    return decode_gray(data, path)
+    return decode_gray(data, path, max_pixels)
 
 
 def _declared_size(source: io.BytesIO | Path) -> tuple[int, int] | None:
@@ -83,30 +86,30 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
     return _declared_size(Path(path))
 
 
-def decode_gray(data: np.ndarray, path: str | Path = "<bytes>") -> np.ndarray:
+def decode_gray(data: np.ndarray, path: str | Path = "<bytes>", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, TIFF, ...) to 8-bit grayscale; see :func:`read_gray`.
 
     The size in the header is checked first, so a huge image is refused before
     its pixels take memory.
     """
     size = _declared_size(io.BytesIO(data.tobytes()))
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        raise ImageError(f"{path}: image too large ({size[0]}x{size[1]} pixels, at most {MAX_PIXELS:,})")
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageError(f"{path}: image too large ({size[0]}x{size[1]} pixels, at most {max_pixels:,})")
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         raise ImageError(f"{path}: cannot decode image ({exc.msg.strip() if hasattr(exc, 'msg') else exc})") from None
     if image is None:
         raise ImageError(f"{path}: not an image or corrupt (OpenCV cannot decode it)")
-    return to_gray(image, path)
+    return to_gray(image, path, max_pixels)
 
 
-def to_gray(image: np.ndarray, path: str | Path = "<array>") -> np.ndarray:
+def to_gray(image: np.ndarray, path: str | Path = "<array>", max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """A decoded image (gray, BGR or BGRA as OpenCV gives them; any dtype) as 8-bit grayscale."""
     if image.ndim not in (2, 3) or image.size == 0:
         raise ImageError(f"{path}: not an image array (shape {image.shape})")
-    if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels, at most {MAX_PIXELS:,})")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise ImageError(f"{path}: image too large ({image.shape[1]}x{image.shape[0]} pixels, at most {max_pixels:,})")
     if image.dtype != np.uint8:
         image = _to_uint8(image)
     if image.ndim == 3 and image.shape[2] == 4:
@@ -179,13 +182,16 @@ def _ink_band(image: np.ndarray, height: int) -> np.ndarray:
 
 PAGE_LINES = 3
 """An image as high as this many normalised lines (at a fixed scale) is taken for a page."""
+PAGE_SIDE = 400
+"""Pixels: an image higher than wide is taken for a page from this height on."""
 
 
-def looks_like_a_page(gray: np.ndarray, preprocessing: Preprocessing) -> bool:
-    """Whether an image given as a line is more likely a page or a block of lines: higher than wide,
-    or (where the model reads at a fixed scale) higher than :data:`PAGE_LINES` of its lines."""
-    height, width = gray.shape[:2]
-    if height > width:
+def looks_like_a_page(size: tuple[int, int], preprocessing: Preprocessing) -> bool:
+    """Whether an image of ``size`` (width, height) is more likely a page or a block of lines than a
+    line: higher than wide and at least :data:`PAGE_SIDE` high (a line of one letter may be higher
+    than wide), or (where the model reads at a fixed scale) higher than :data:`PAGE_LINES` of its lines."""
+    width, height = size
+    if height > width and height >= PAGE_SIDE:
         return True
     return preprocessing.scale is not None and height * preprocessing.scale > PAGE_LINES * preprocessing.height
 

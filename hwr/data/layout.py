@@ -56,6 +56,11 @@ class PageLayout:
     lines: list[LayoutLine] = field(default_factory=list)
     """In reading order."""
     problems: list[str] = field(default_factory=list)
+    generated: bool = False
+    """Made by hwr's segmenter (:mod:`hwr.segmentation.layout`), not read from ``path``."""
+    regions: list[np.ndarray] = field(default_factory=list)
+    """The outlines of its text regions (PAGE ``TextRegion``, ALTO ``TextBlock``), ``(N, 2)`` int32,
+    where the file gives them: what was annotated, on a page annotated in part."""
 
 
 def parse_xml(path: Path) -> ET.Element:
@@ -155,6 +160,10 @@ def _read_page(path: Path, root: ET.Element, namespace: str) -> PageLayout:
     regions = {region.get("id"): region for region in page.iter(f"{{{namespace}}}TextRegion")}
     ordered = [regions.pop(ref) for ref in _page_reading_order(page, ns) if ref in regions]
     for region in [*ordered, *regions.values()]:
+        outline = region.find("p:Coords", ns)
+        outline = points(outline.get("points")) if outline is not None else None
+        if outline is not None and len(outline) >= 3:
+            layout.regions.append(outline)
         for line in region.findall("p:TextLine", ns):
             line_id = line.get("id") or f"line{len(layout.lines) + 1}"
             coords = line.find("p:Coords", ns)
@@ -206,6 +215,13 @@ def _read_alto(path: Path, root: ET.Element, namespace: str) -> PageLayout:
     page = root.find("a:Layout/a:Page", ns)
     size = _size(page.get("WIDTH"), page.get("HEIGHT")) if page is not None else None
     layout = PageLayout(path, "alto", path.parent / name.strip(), size, root)
+    for block in root.iter(f"{{{namespace}}}TextBlock"):
+        shape = block.find("a:Shape/a:Polygon", ns)
+        outline = points(shape.get("POINTS")) if shape is not None else None
+        if outline is None or len(outline) < 3:
+            outline = _box(block.get("HPOS"), block.get("VPOS"), block.get("WIDTH"), block.get("HEIGHT"))
+        if outline is not None:
+            layout.regions.append(outline)
     for line in root.iter(f"{{{namespace}}}TextLine"):
         line_id = line.get("ID") or f"line{len(layout.lines) + 1}"
         shape = line.find("a:Shape/a:Polygon", ns)

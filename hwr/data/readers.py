@@ -32,7 +32,7 @@ from hwr.data.images import Preprocessing, auto_scale, image_size, read_gray
 from hwr.data.layout import cut_line, polygon_height, read_layout
 from hwr.errors import DatasetError, ImageError, failure
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".jp2")
 IMAGE_COLUMNS = ("image", "path", "file", "filename")
 TEXT_COLUMNS = ("text", "transcription", "label")
 

@@ -71,7 +71,7 @@ class TrainingState:
         )
 
 
-def _optimizer_to_file(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any], dict[str, Tensor]]:
+def optimizer_to_file(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any], dict[str, Tensor]]:
     state = optimizer.state_dict()
     tensors, scalars = {}, {}
     for index, values in state["state"].items():
@@ -83,7 +83,7 @@ def _optimizer_to_file(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any]
     return {"param_groups": state["param_groups"], "scalars": scalars}, tensors
 
 
-def _optimizer_from_file(header: dict[str, Any], tensors: dict[str, Tensor]) -> dict[str, Any]:
+def optimizer_from_file(header: dict[str, Any], tensors: dict[str, Tensor]) -> dict[str, Any]:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         index, key = name[len(OPTIMIZER_PREFIX) :].split(".", 1)
@@ -95,7 +95,7 @@ def _optimizer_from_file(header: dict[str, Any], tensors: dict[str, Tensor]) -> 
 
 
 def save_checkpoint(path: str | Path, model: Model, optimizer: torch.optim.Optimizer, state: TrainingState) -> None:
-    optimizer_header, optimizer_tensors = _optimizer_to_file(optimizer)
+    optimizer_header, optimizer_tensors = optimizer_to_file(optimizer)
     header = {"training": state.to_dict(), "optimizer": optimizer_header}
     save_model(path, model, extra_header=header, extra_tensors=optimizer_tensors)
 
@@ -105,7 +105,7 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict[str, Any], TrainingSt
     model, header, tensors = read_model_file(path)
     try:
         state = TrainingState.from_dict(header["training"], model)
-        optimizer_state = _optimizer_from_file(header["optimizer"], tensors)
+        optimizer_state = optimizer_from_file(header["optimizer"], tensors)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: not a training checkpoint, cannot resume from it ({exc})") from None
     return model, optimizer_state, state

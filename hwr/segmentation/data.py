@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hwr.data.images import read_gray
+from hwr.data.images import PAGE_MAX_PIXELS, read_gray
 from hwr.data.layout import read_layout
 from hwr.errors import PageXmlError
-from hwr.segmentation.network import HEIGHT_UNIT, STRIDE, SegmenterConfig, page_input
+from hwr.segmentation.config import HEIGHT_UNIT, STRIDE, SegmenterConfig
+from hwr.segmentation.network import page_input
 from hwr.segmentation.targets import LineShape, draw_maps
 
 
@@ -19,9 +20,9 @@ from hwr.segmentation.targets import LineShape, draw_maps
 class TrainingPage:
     path: Path
     image: np.ndarray
-    """``(H, W)`` float32: the input (:func:`~hwr.segmentation.network.page_input`)."""
+    """``(H, W)`` float16 (half the memory of a run's pages): the input (:func:`~hwr.segmentation.network.page_input`)."""
     maps: np.ndarray
-    """``(3, H / 2, W / 2)`` float32: baseline (0/1), heights above and below in :data:`HEIGHT_UNIT`."""
+    """``(3, H / 2, W / 2)`` float16: baseline (0/1), heights above and below in :data:`HEIGHT_UNIT`."""
     lines: list[LineShape]
     """In page pixels, for scoring."""
     size: tuple[int, int]
@@ -42,21 +43,22 @@ def layout_lines(xml: Path) -> tuple[list[LineShape], tuple[int, int], Path]:
     return lines, layout.size, layout.image
 
 
-def training_page(xml: Path, config: SegmenterConfig) -> TrainingPage:
-    """The page of the layout file ``xml`` with its target maps."""
+def training_page(xml: Path, config: SegmenterConfig, zoom: float = 1.0) -> TrainingPage:
+    """The page of the layout file ``xml`` with its target maps, read ``zoom`` times larger than the
+    segmenter reads it (other scales teach it pages of other resolutions)."""
     lines, size, image_path = layout_lines(xml)
-    gray = read_gray(image_path)
+    gray = read_gray(image_path, PAGE_MAX_PIXELS)
     factor = np.array([gray.shape[1] / size[0], gray.shape[0] / size[1]])  # 1 where the file's size is the image's
     lines = [LineShape(line.baseline * factor, line.polygon * factor) for line in lines]
     size = (gray.shape[1], gray.shape[0])
-    image = page_input(gray, config)
-    drawn = draw_maps(lines, size, config.map_scale)
+    image = page_input(gray, config, zoom)
+    drawn = draw_maps(lines, size, config.map_scale(size) * zoom)
     rows, cols = image.shape[0] // STRIDE, image.shape[1] // STRIDE
     maps = np.zeros((3, rows, cols), np.float32)
     for k, layer in enumerate((drawn.baseline, drawn.above / HEIGHT_UNIT, drawn.below / HEIGHT_UNIT)):
         r, c = min(rows, layer.shape[0]), min(cols, layer.shape[1])
         maps[k, :r, :c] = layer[:r, :c]
-    return TrainingPage(xml, image, maps, lines, size)
+    return TrainingPage(xml, image.astype(np.float16), maps.astype(np.float16), lines, size)
 
 
 def random_crop(page: TrainingPage, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -72,3 +74,9 @@ def random_crop(page: TrainingPage, size: int, rng: np.random.Generator) -> tupl
     part = page.maps[:, top // STRIDE : (top + size) // STRIDE, left // STRIDE : (left + size) // STRIDE]
     maps[:, : part.shape[1], : part.shape[2]] = part
     return image, maps
+
+
+def vary_ink(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``image`` (ink high, in [0, 1]) with fainter or bolder ink and less contrast, as faded or
+    dark scans have: a random gamma and gain."""
+    return image ** rng.uniform(0.6, 1.6) * rng.uniform(0.5, 1.0)

@@ -21,6 +21,8 @@ THRESHOLD = 0.5
 """A map pixel with at least this baseline probability is on a baseline."""
 MIN_COLUMNS = 4
 """Runs of baseline pixels spanning fewer map columns are noise, not lines."""
+MIN_HEIGHT = 1.0
+"""A polygon reaches at least this many map pixels above and below its baseline, so it has an area."""
 SAME_COLUMN = 0.5
 """Two lines are in one column where they overlap horizontally by this share of the shorter."""
 
@@ -56,8 +58,8 @@ def _line(
     present = np.flatnonzero(weight > 0)
     x = present + first
     y = np.bincount(column, probability * ys)[present] / weight[present]
-    up = np.bincount(column, probability * above)[present] / weight[present]
-    down = np.bincount(column, probability * below)[present] / weight[present]
+    up = np.maximum(np.bincount(column, probability * above)[present] / weight[present], MIN_HEIGHT)
+    down = np.maximum(np.bincount(column, probability * below)[present] / weight[present], MIN_HEIGHT)
     baseline = _simplify(np.stack([x, y], axis=1))
     top, bottom = np.stack([x, y - up], axis=1), np.stack([x, y + down], axis=1)
     polygon = _simplify(np.concatenate([top, bottom[::-1]]), closed=True)
@@ -78,7 +80,13 @@ def _simplify(points: np.ndarray, closed: bool = False) -> np.ndarray:
 
 
 def reading_order(lines: list[FoundLine]) -> list[FoundLine]:
-    """``lines`` by column (lines that overlap horizontally), columns left to right, top to bottom within."""
+    """``lines`` column by column (:func:`columns`)."""
+    return [line for column in columns(lines) for line in column]
+
+
+def columns(lines: list[FoundLine]) -> list[list[FoundLine]]:
+    """``lines`` grouped into columns (lines that overlap horizontally), the columns left to right,
+    the lines of each top to bottom."""
     spans = [(line.baseline[:, 0].min(), line.baseline[:, 0].max()) for line in lines]
     column = list(range(len(lines)))
 
@@ -99,5 +107,5 @@ def reading_order(lines: list[FoundLine]) -> list[FoundLine]:
         groups.setdefault(root(k), []).append(k)
     ordered = sorted(groups.values(), key=lambda group: min(spans[k][0] for k in group))
     return [
-        lines[k] for group in ordered for k in sorted(group, key=lambda k: float(np.median(lines[k].baseline[:, 1])))
+        [lines[k] for k in sorted(group, key=lambda k: float(np.median(lines[k].baseline[:, 1])))] for group in ordered
     ]

@@ -1,7 +1,7 @@
 """The segmenter: a page in, its line maps out (:mod:`hwr.segmentation.targets`).
 
-Convolutions bring the page (at :attr:`SegmenterConfig.input_scale` of its pixels) down to a
-sixteenth of that, where a four-direction MDLSTM layer, as in the recognizer, gives every pixel
+Convolutions bring the page (scaled so that its longer side is :attr:`SegmenterConfig.input_size`)
+down to a sixteenth of that, where a four-direction MDLSTM layer, as in the recognizer, gives every pixel
 the context of the whole page: where a line runs on across a gap between words, and where the
 neighbouring lines are. (Not finer: the MDLSTM's gradients grow with the number of paths across
 its grid, 178 at 64x64 and past float32 at 96x96, ``datasets/segmentation/RESULTS.md``.) Its
@@ -14,56 +14,14 @@ lines but 1.3 points of recall on CREMMA's closest ones (``datasets/segmentation
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hwr.errors import ConfigError
 from hwr.mdlstm import MDLSTM2d
-from hwr.settings import checked_fields
-
-HEIGHT_UNIT = 16.0
-"""The height maps are learned in units of this many map pixels (so that they are about 1)."""
-STRIDE = 2
-"""Input pixels per map pixel: the maps are at half the input's resolution."""
-GRID = 16
-"""Input sizes are padded to a multiple of this (four stride-2 steps)."""
-
-
-@dataclass(frozen=True)
-class SegmenterConfig:
-    """The segmenter's shape and the scale it reads pages at; stored in its model file."""
-
-    input_scale: float = 0.5
-    """Page pixels to input pixels: 1600-pixel pages are read at 800 (maps at 1/4 of the page)."""
-    channels: tuple[int, int, int] = (16, 32, 48)
-    """Convolution channels at the input's resolution, at 1/2 and at 1/4 of it (and at 1/8 and 1/16)."""
-    hidden_size: int = 16
-    """The MDLSTM's cells per direction (at a sixteenth of the input's resolution)."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.input_scale <= 2 or len(self.channels) != 3 or min(self.channels) < 1 or self.hidden_size < 1:
-            raise ConfigError(f"segmenter settings out of range: {self}")
-
-    @property
-    def map_scale(self) -> float:
-        """Page pixels to map pixels."""
-        return self.input_scale / STRIDE
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SegmenterConfig:
-        fields = checked_fields(cls, data, "segmenter")
-        if "channels" in fields:
-            fields["channels"] = tuple(fields["channels"])
-        return cls(**fields)
+from hwr.segmentation.config import GRID, HEIGHT_UNIT, STRIDE, SegmenterConfig
 
 
 def _conv(inputs: int, outputs: int, stride: int = 1) -> nn.Sequential:
@@ -97,11 +55,12 @@ class Segmenter(nn.Module):
         return self.head(self.merge(torch.cat([half, quarter, context], dim=1)))
 
 
-def page_input(gray: np.ndarray, config: SegmenterConfig) -> np.ndarray:
-    """An 8-bit grayscale page as the segmenter's input: at its scale, ink high in [0, 1], zero-padded
-    at the right and bottom to a multiple of :data:`GRID`; ``(H, W)`` float32."""
+def page_input(gray: np.ndarray, config: SegmenterConfig, zoom: float = 1.0) -> np.ndarray:
+    """An 8-bit grayscale page as the segmenter's input: at its scale (times ``zoom``, for training at
+    other scales), ink high in [0, 1], zero-padded at the right and bottom to a multiple of
+    :data:`GRID`; ``(H, W)`` float32."""
     height, width = gray.shape
-    size = (max(1, round(width * config.input_scale)), max(1, round(height * config.input_scale)))
+    size = input_size((width, height), config, zoom)
     image = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     if np.median(image) >= 128:
         image = 255.0 - image
@@ -112,16 +71,27 @@ def page_input(gray: np.ndarray, config: SegmenterConfig) -> np.ndarray:
     return padded
 
 
+def input_size(page_size: tuple[int, int], config: SegmenterConfig, zoom: float = 1.0) -> tuple[int, int]:
+    """(width, height) of the input of a page of ``page_size``, before its padding."""
+    scale = config.input_scale(page_size) * zoom
+    return max(1, round(page_size[0] * scale)), max(1, round(page_size[1] * scale))
+
+
 def predict_maps(segmenter: Segmenter, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The maps of one page (8-bit grayscale): baseline probabilities and heights above and below
-    in map pixels, each ``(rows, cols)`` at the config's :attr:`~SegmenterConfig.map_scale`."""
-    return maps_of_input(segmenter, page_input(gray, segmenter.config))
+    in map pixels, each ``(rows, cols)`` at the config's :meth:`~SegmenterConfig.map_scale` of the
+    page, and no further (the input's padding is left out)."""
+    width, height = input_size((gray.shape[1], gray.shape[0]), segmenter.config)
+    rows, cols = -(-height // STRIDE), -(-width // STRIDE)
+    maps = maps_of_input(segmenter, page_input(gray, segmenter.config))
+    return tuple(m[:rows, :cols] for m in maps)  # type: ignore[return-value]
 
 
 def maps_of_input(segmenter: Segmenter, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`predict_maps` of a page already made the segmenter's input (:func:`page_input`)."""
+    device = next(segmenter.parameters()).device
     with torch.no_grad():
-        out = segmenter(torch.from_numpy(image)[None, None])[0]
+        out = segmenter(torch.from_numpy(image)[None, None].to(device))[0].cpu()
     probability = torch.sigmoid(out[0]).numpy()
     above, below = (F.relu(out[k]) * HEIGHT_UNIT for k in (1, 2))
     return probability, above.numpy(), below.numpy()

@@ -23,7 +23,7 @@ from hwr.model_file import load_model, read_model_file
 from hwr.synth import generate_dataset
 
 runner = CliRunner()
-COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "demo", "models"]
+COMMANDS = ["synth", "train", "lm", "ensemble", "transcribe", "evaluate", "segment", "demo", "models"]
 TINY = "--height 16 --hidden 2,8 --subsample 8 --input-block 2x2 --subsample-blocks 4x1 --threads 1 --no-augment --learning-rate 3e-3".split()
 
 

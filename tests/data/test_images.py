@@ -110,7 +110,8 @@ def test_truncated_and_tiny_images(tmp_path):
 
 
 def test_an_image_higher_than_wide_or_than_three_lines_looks_like_a_page():
-    line, block, tall = np.zeros((100, 1500), np.uint8), np.zeros((400, 1500), np.uint8), np.zeros((900, 800), np.uint8)
+    line, block, tall, letter = (1500, 100), (1500, 400), (800, 900), (40, 90)
+    assert not looks_like_a_page(letter, Preprocessing(96))
     assert not looks_like_a_page(line, Preprocessing(96)) and not looks_like_a_page(block, Preprocessing(96))
     assert looks_like_a_page(tall, Preprocessing(96))
     assert looks_like_a_page(block, Preprocessing(96, scale=0.74)) and not looks_like_a_page(

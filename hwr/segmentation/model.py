@@ -1,0 +1,106 @@
+"""A trained segmenter and its model file: the network's weights with its config in the header,
+checksummed like a recognizer's (:func:`hwr.model_file.write_checked`), and never a pickle.
+
+``SegmentationModel.segment(image)`` finds the lines of a page image: the network's maps, then
+:func:`hwr.segmentation.lines.find_lines`. Training checkpoints are segmenter files with extra
+header fields and tensors, so any checkpoint can segment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import Tensor
+
+from hwr.data.images import PAGE_MAX_PIXELS, read_gray, to_gray
+from hwr.errors import ConfigError, ModelFileError
+from hwr.model_file import SEGMENTER_FORMAT, VERSION, read_checked, write_checked
+from hwr.segmentation.config import SegmenterConfig
+from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines
+from hwr.segmentation.network import Segmenter, predict_maps
+
+NETWORK_PREFIX = "network."
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The lines found on one page."""
+
+    image: Path | None
+    """The page image, where it was read from a file."""
+    size: tuple[int, int]
+    """(width, height) of the page image."""
+    lines: list[FoundLine]
+    """In reading order, in page pixels."""
+
+
+@dataclass
+class SegmentationModel:
+    network: Segmenter
+    threshold: float = THRESHOLD
+    """A map pixel with this baseline probability or more is on a line."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"segmentation threshold {self.threshold} is not in (0, 1)")
+
+    @property
+    def config(self) -> SegmenterConfig:
+        return self.network.config
+
+    def segment(self, image: str | Path | np.ndarray) -> Segmentation:
+        """The lines of a page image (a file, or an array as OpenCV reads it), in reading order;
+        raises :class:`~hwr.errors.ImageError` naming a file that cannot be read."""
+        path = None if isinstance(image, np.ndarray) else Path(image)
+        gray = read_gray(path, PAGE_MAX_PIXELS) if path is not None else to_gray(image, max_pixels=PAGE_MAX_PIXELS)  # type: ignore[arg-type]
+        size = (gray.shape[1], gray.shape[0])
+        probability, above, below = predict_maps(self.network, gray)
+        lines = find_lines(probability, above, below, self.config.map_scale(size), self.threshold)
+        return Segmentation(path, size, [_on_page(line, size) for line in lines])
+
+
+def _on_page(line: FoundLine, size: tuple[int, int]) -> FoundLine:
+    """``line`` with its points moved onto the page, where a map pixel at its edge reached past it."""
+    edge = np.array(size, np.float64) - 1
+    return FoundLine(np.clip(line.baseline, 0, edge), np.clip(line.polygon, 0, edge), line.confidence)
+
+
+def save_segmenter(
+    path: str | Path,
+    model: SegmentationModel,
+    extra_header: dict[str, Any] | None = None,
+    extra_tensors: dict[str, Tensor] | None = None,
+) -> None:
+    """Write ``model`` (plus optional extra JSON fields and tensors, a checkpoint's) to ``path`` atomically."""
+    header = {
+        **(extra_header or {}),
+        "format": SEGMENTER_FORMAT,
+        "version": VERSION,
+        "segmenter": model.config.to_dict(),
+        "threshold": model.threshold,
+    }
+    tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
+    write_checked(path, header, {**tensors, **(extra_tensors or {})})
+
+
+def read_segmenter_file(path: str | Path) -> tuple[SegmentationModel, dict[str, Any], dict[str, Tensor]]:
+    """The segmenter, the whole JSON header and the tensors that are not its weights."""
+    header, tensors = read_checked(path, SEGMENTER_FORMAT)
+    weights = {k[len(NETWORK_PREFIX) :]: t for k, t in tensors.items() if k.startswith(NETWORK_PREFIX)}
+    extra = {k: t for k, t in tensors.items() if not k.startswith(NETWORK_PREFIX)}
+    try:
+        network = Segmenter(SegmenterConfig.from_dict(header["segmenter"]))
+        network.load_state_dict(weights)
+        model = SegmentationModel(network, float(header["threshold"]))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: inconsistent segmentation model file ({exc})") from None
+    network.eval()
+    return model, header, extra
+
+
+def load_segmenter(path: str | Path) -> SegmentationModel:
+    """Read a segmenter (or a segmenter's checkpoint) file; any problem raises :class:`ModelFileError`."""
+    return read_segmenter_file(path)[0]
