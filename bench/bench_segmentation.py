@@ -36,6 +36,9 @@ def main() -> None:
     parser.add_argument("--models", default="base,joseph_hooker", help="recognizers for page CER ('' for none)")
     parser.add_argument("--sets", default=",".join(PAGE_SETS))
     parser.add_argument("--limit", type=int, default=None, help="pages per set")
+    parser.add_argument(
+        "--scale", default="auto", help="the recognizers read each page at: auto (its own lines' scale) or none"
+    )
     arguments = parser.parse_args()
     segmenter = load_segmenter(arguments.segmenter, threads=1)
     recognizers = {name: load_model(name, threads=1) for name in arguments.models.split(",") if name}
@@ -55,7 +58,8 @@ def main() -> None:
                 flush=True,
             )
         for model_name, recognizer in recognizers.items():
-            report = evaluate_pages(segmenter, pages, recognizer, name in REGIONS_ALSO, warn=print)
+            scale = None if arguments.scale == "none" else "auto"
+            report = evaluate_pages(segmenter, pages, recognizer, name in REGIONS_ALSO, warn=print, scale=scale)
             found, any_order, theirs = (report.total(k) for k in ("errors", "errors_any_order", "errors_of_layout"))
             cer_rows.append(
                 f"| {name} | {model_name} | {100 * theirs.cer:.2f} | {100 * found.cer:.2f} | {100 * any_order.cer:.2f} | "

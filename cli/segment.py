@@ -12,12 +12,14 @@ from cli.common import (
     Device,
     ModelOption,
     ProgressBar,
+    ReadScale,
     SegmenterOption,
     Threads,
     device_for,
     fail,
     line_progress,
     parse_list,
+    parse_scale,
     reports_errors,
     set_threads,
     warn,
@@ -192,6 +194,7 @@ def evaluate_segmentation(
     regions: Annotated[
         bool, typer.Option(help="Count only found lines inside the layout's text regions (pages annotated in part).")
     ] = False,
+    scale: ReadScale = None,
     threads: Threads = None,
     device: Device = "cpu",
 ) -> None:
@@ -204,6 +207,6 @@ def evaluate_segmentation(
     found = load_segmenter_for(segmenter, device, threads)
     recognizer = load(model, True, device, threads) if text else None
     with line_progress(len(paths), "pages") as advance:
-        report = evaluate_pages(found, paths, recognizer, regions, advance, warn)
+        report = evaluate_pages(found, paths, recognizer, regions, advance, warn, parse_scale(scale))
     for row in report.rows():
         typer.echo(row)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -86,13 +87,15 @@ def evaluate_pages(
     regions: bool = False,
     advance: Callable[[int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    scale: float | Literal["auto"] | None = None,
 ) -> SegmentationReport:
     """``segmenter`` scored on the pages of ``layouts``; a page that fails is reported in the report's
-    problems (and to ``warn``) and the others are scored."""
+    problems (and to ``warn``) and the others are scored. ``scale``: as the recognizer reads both
+    layouts' lines (``auto``: each layout's lines at the scale of its own)."""
     report = SegmentationReport()
     for path in layouts:
         try:
-            report.pages.append(evaluate_page(segmenter, path, recognizer, regions))
+            report.pages.append(evaluate_page(segmenter, path, recognizer, regions, scale))
         except Exception as exc:  # one page never stops the others
             problem = f"{failure(str(path), exc)}; page skipped"
             report.problems.append(problem)
@@ -104,7 +107,11 @@ def evaluate_pages(
 
 
 def evaluate_page(
-    segmenter: SegmentationModel, path: Path, recognizer: Model | None = None, regions: bool = False
+    segmenter: SegmentationModel,
+    path: Path,
+    recognizer: Model | None = None,
+    regions: bool = False,
+    scale: float | Literal["auto"] | None = None,
 ) -> PageScore:
     layout = read_layout(path)
     start = time.process_time()
@@ -121,9 +128,9 @@ def evaluate_page(
         return PageScore(path, baselines, detected, len(lines), seconds)
     texts = [line.text or "" for line in layout.lines]
     ours = Segmentation(found.image, found.size, lines)
-    reading = read_layout_page(recognizer, segmented_layout(ours, "page", path.with_suffix(".hwr.xml")))
+    reading = read_layout_page(recognizer, segmented_layout(ours, "page", path.with_suffix(".hwr.xml")), scale=scale)
     readings = [line.transcription.text for line in reading.lines]
-    theirs = [line.transcription.text for line in read_layout_page(recognizer, layout).lines]
+    theirs = [line.transcription.text for line in read_layout_page(recognizer, layout, scale=scale).lines]
     polygons = [line.line.polygon for line in reading.lines]
     any_order = page_errors_any_order(readings, polygons, texts, [t.polygon * factor for t in layout.lines])
     return PageScore(

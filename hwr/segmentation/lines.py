@@ -23,6 +23,10 @@ MIN_COLUMNS = 4
 """Runs of baseline pixels spanning fewer map columns are noise, not lines."""
 MIN_HEIGHT = 1.0
 """A polygon reaches at least this many map pixels above and below its baseline, so it has an area."""
+JOIN_GAP = 0.5
+"""Two runs on one baseline are one line broken at a gap up to this many line heights wide."""
+JOIN_RISE = 0.3
+"""... where the second starts within this many line heights of the first's end, up or down."""
 SAME_COLUMN = 0.5
 """Two lines are in one column where they overlap horizontally by this share of the shorter."""
 
@@ -38,32 +42,95 @@ def find_lines(
 ) -> list[FoundLine]:
     """The lines of a page whose maps (``(H, W)``: baseline probabilities, heights above and below
     in map pixels) are at ``scale`` of its pixels, in reading order, in page pixels."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((baseline >= threshold).astype(np.uint8), 8)
-    found = []
-    for label in range(1, count):
-        if stats[label, cv2.CC_STAT_WIDTH] < MIN_COLUMNS:
-            continue
-        ys, xs = np.nonzero(labels == label)
-        found.append(_line(xs, ys, baseline[ys, xs], above[ys, xs], below[ys, xs], scale))
-    return reading_order(found)
+    count, labels = cv2.connectedComponents((baseline >= threshold).astype(np.uint8), connectivity=8)
+    ys, xs = np.nonzero(labels)
+    order = np.argsort(labels[ys, xs], kind="stable")
+    ys, xs = ys[order], xs[order]
+    bounds = np.searchsorted(labels[ys, xs], np.arange(1, count + 1))
+    runs = [
+        _run(xs[a:b], ys[a:b], baseline[ys[a:b], xs[a:b]], above[ys[a:b], xs[a:b]], below[ys[a:b], xs[a:b]])
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    runs = [run for run in _joined(runs) if run.x[-1] - run.x[0] + 1 >= MIN_COLUMNS]
+    return reading_order([_line(run, scale) for run in runs])
 
 
-def _line(
-    xs: np.ndarray, ys: np.ndarray, probability: np.ndarray, above: np.ndarray, below: np.ndarray, scale: float
-) -> FoundLine:
-    """One run of baseline pixels as a line: per column, the probability-weighted mean row and heights."""
+@dataclass(frozen=True)
+class _Run:
+    """A run of baseline pixels, column by column (map pixels)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+    probability: np.ndarray
+    """Its pixels' baseline probabilities."""
+
+    @property
+    def height(self) -> float:
+        return float(np.median(self.up + self.down))
+
+
+def _run(xs: np.ndarray, ys: np.ndarray, probability: np.ndarray, above: np.ndarray, below: np.ndarray) -> _Run:
+    """Per column, the probability-weighted mean row and heights of a run's pixels."""
     first = xs.min()
     column = xs - first
     weight = np.bincount(column, probability)
     present = np.flatnonzero(weight > 0)
-    x = present + first
-    y = np.bincount(column, probability * ys)[present] / weight[present]
-    up = np.maximum(np.bincount(column, probability * above)[present] / weight[present], MIN_HEIGHT)
-    down = np.maximum(np.bincount(column, probability * below)[present] / weight[present], MIN_HEIGHT)
-    baseline = _simplify(np.stack([x, y], axis=1))
-    top, bottom = np.stack([x, y - up], axis=1), np.stack([x, y + down], axis=1)
+    mean = [np.bincount(column, probability * values)[present] / weight[present] for values in (ys, above, below)]
+    return _Run(present + first, mean[0], mean[1], mean[2], probability)
+
+
+def _joined(runs: list[_Run]) -> list[_Run]:
+    """``runs`` with a line broken at a gap joined again: a run that starts where another ends
+    (within :data:`JOIN_GAP` of its height), on its baseline (within :data:`JOIN_RISE` of it)."""
+    runs = sorted(runs, key=lambda run: run.x[0])
+    kept: list[_Run] = []
+    for run in runs:
+        best, best_gap = None, None
+        for k, other in enumerate(kept):
+            height = max(other.height, run.height, MIN_HEIGHT * 2)
+            gap = run.x[0] - other.x[-1]
+            if not -height / 2 <= gap <= JOIN_GAP * height:
+                continue
+            if abs(run.y[0] - other.y[-1]) > JOIN_RISE * height:
+                continue
+            if best_gap is None or gap < best_gap:
+                best, best_gap = k, gap
+        if best is None:
+            kept.append(run)
+            continue
+        other = kept[best]
+        keep = other.x < run.x[0]
+        kept[best] = _Run(
+            *(
+                np.concatenate([a[keep], b])
+                for a, b in zip((other.x, other.y, other.up, other.down), (run.x, run.y, run.up, run.down))
+            ),
+            np.concatenate([other.probability, run.probability]),
+        )
+    return kept
+
+
+def _line(run: _Run, scale: float) -> FoundLine:
+    """A run as a line: its baseline through its rows, its polygon as high as its heights, smoothed
+    over about a line's height of columns (ragged heights would cut into letters)."""
+    width = max(1, int(round(run.height)) | 1)
+    up, down = (np.maximum(_smoothed(values, width), MIN_HEIGHT) for values in (run.up, run.down))
+    baseline = _simplify(np.stack([run.x, run.y], axis=1))
+    top, bottom = np.stack([run.x, run.y - up], axis=1), np.stack([run.x, run.y + down], axis=1)
     polygon = _simplify(np.concatenate([top, bottom[::-1]]), closed=True)
-    return FoundLine(_on_page(baseline, scale), _on_page(polygon, scale), float(probability.mean()))
+    return FoundLine(_on_page(baseline, scale), _on_page(polygon, scale), float(run.probability.mean()))
+
+
+def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
+    """The running median of ``values`` over ``width`` (odd) neighbours, the ends padded with theirs."""
+    if width < 3 or len(values) < 3:
+        return values
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+    return np.median(windows, axis=1)
 
 
 def _on_page(points: np.ndarray, scale: float) -> np.ndarray:
