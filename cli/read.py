@@ -160,21 +160,16 @@ def transcribe(
             fail("--in-place writes into the layout files; leave out --output")
         recognizer = load(model, lm, device, threads)
         how = _PageOutput(format, output, in_place, glyphs, batch_size, parse_scale(scale) == "auto", overwrite)
-        if not how.per_page:
-            read_at(recognizer, scale, lambda: [])
-        _transcribe_pages(jobs, recognizer, how)
+        _transcribe_pages(jobs, recognizer, how, scale)
         return
     if in_place:
         fail("--in-place writes into PAGE-XML/ALTO files: give them (or --layout)")
     paths = image_paths(inputs)
     recognizer = load(model, lm, device, threads)
-    pages = _pages_among(paths, recognizer, segment)
-    if pages:
-        how = _PageOutput(format, output, False, glyphs, batch_size, parse_scale(scale) == "auto", overwrite)
-        if not how.per_page:
-            read_at(recognizer, scale, lambda: [])
-        how.segmenter = load_segmenter_for(segmenter, device, threads)
-        _transcribe_pages([(path, None) for path in paths], recognizer, how)
+    if _pages_among(paths, recognizer, segment):
+        found_by = load_segmenter_for(segmenter, device, threads)
+        how = _PageOutput(format, output, False, glyphs, batch_size, parse_scale(scale) == "auto", overwrite, found_by)
+        _transcribe_pages([(path, None) for path in paths], recognizer, how, scale)
         return
     if format in (OutputFormat.page, OutputFormat.alto) or glyphs:
         fail("--format page/alto and --glyphs are for pages: give page images, or PAGE-XML/ALTO files")
@@ -189,17 +184,10 @@ def _pages_among(paths: list[Path], recognizer: Model, mode: SegmentMode) -> boo
 
     if mode is not SegmentMode.auto:
         return mode is SegmentMode.always
-    sizes = [image_size(path) for path in paths]  # an unreadable one is reported where it is read
-    pages = [
-        path
-        for path, size in zip(paths, sizes)
-        if size is not None and looks_like_a_page(size, recognizer.preprocessing)
-    ]
-    lines = [
-        path
-        for path, size in zip(paths, sizes)
-        if size is not None and not looks_like_a_page(size, recognizer.preprocessing)
-    ]
+    sizes = [(path, image_size(path)) for path in paths]  # an unreadable one is reported where it is read
+    kinds = [(path, looks_like_a_page(size, recognizer.preprocessing)) for path, size in sizes if size is not None]
+    pages = [path for path, page in kinds if page]
+    lines = [path for path, page in kinds if not page]
     if pages and lines:
         fail(
             f"{len(pages)} of the images look like pages ({pages[0]}, ...) and {len(lines)} like lines "
@@ -270,7 +258,7 @@ def _line_row(path: Path, result: Transcription, format: OutputFormat, written: 
     return f"{result.text}\n" if lines == 1 else f"{path}\t{result.text}\n"
 
 
-@dataclass
+@dataclass(frozen=True)
 class _PageOutput:
     """How ``hwr transcribe`` reads and writes each page: its options for pages."""
 
@@ -299,11 +287,16 @@ class _PageOutput:
         )
 
 
-def _transcribe_pages(jobs: list[tuple[Path, Path | None]], recognizer: Model, how: _PageOutput) -> None:
-    """Each (layout or page image, page image or None) read and written out; a page that fails is
-    reported in one line and the others are written; pages whose output exists are skipped unless
-    ``how.overwrite``; the exit status is 1 if any failed."""
+def _transcribe_pages(
+    jobs: list[tuple[Path, Path | None]], recognizer: Model, how: _PageOutput, scale: str | None
+) -> None:
+    """Each (layout or page image, page image or None) read at ``scale`` and written out; a page that
+    fails is reported in one line and the others are written; pages whose output exists are skipped
+    unless ``how.overwrite``; the exit status is 1 if any failed."""
     from hwr.errors import failure
+
+    if not how.per_page:
+        read_at(recognizer, scale, lambda: [])
 
     problems, done = 0, 0
     to_stdout = how.to_stdout(jobs)
