@@ -42,10 +42,15 @@ class SegmentationModel:
     network: Segmenter
     threshold: float = THRESHOLD
     """A map pixel with this baseline probability or more is on a line."""
+    zooms: tuple[float, ...] = (1.0,)
+    """The page is read at each of these zooms of the network's input size, and the maps averaged
+    (:func:`~hwr.segmentation.network.predict_maps`)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
             raise ConfigError(f"segmentation threshold {self.threshold} is not in (0, 1)")
+        if not self.zooms or not all(0.25 <= zoom <= 4 for zoom in self.zooms):
+            raise ConfigError(f"segmentation zooms {self.zooms} are not in [0.25, 4]")
 
     @property
     def config(self) -> SegmenterConfig:
@@ -57,8 +62,9 @@ class SegmentationModel:
         path = None if isinstance(image, np.ndarray) else Path(image)
         gray = read_gray(path, PAGE_MAX_PIXELS) if path is not None else to_gray(image, max_pixels=PAGE_MAX_PIXELS)  # type: ignore[arg-type]
         size = (gray.shape[1], gray.shape[0])
-        probability, above, below = predict_maps(self.network, gray)
-        lines = find_lines(probability, above, below, self.config.map_scale(size), self.threshold)
+        probability, above, below = predict_maps(self.network, gray, self.zooms)
+        scale = self.config.map_scale(size) * self.zooms[0]
+        lines = find_lines(probability, above, below, scale, self.threshold)
         return Segmentation(path, size, [_on_page(line, size) for line in lines])
 
 
@@ -81,6 +87,7 @@ def save_segmenter(
         "version": VERSION,
         "segmenter": model.config.to_dict(),
         "threshold": model.threshold,
+        "zooms": list(model.zooms),
     }
     tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
     write_checked(path, header, {**tensors, **(extra_tensors or {})})
@@ -94,7 +101,7 @@ def read_segmenter_file(path: str | Path) -> tuple[SegmentationModel, dict[str, 
     try:
         network = Segmenter(SegmenterConfig.from_dict(header["segmenter"]))
         network.load_state_dict(weights)
-        model = SegmentationModel(network, float(header["threshold"]))
+        model = SegmentationModel(network, float(header["threshold"]), tuple(header["zooms"]))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: inconsistent segmentation model file ({exc})") from None
     network.eval()

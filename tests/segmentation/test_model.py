@@ -20,14 +20,15 @@ CONFIG = SegmenterConfig(input_size=256, channels=(4, 6, 8), hidden_size=3)
 @pytest.fixture
 def segmenter() -> SegmentationModel:
     torch.manual_seed(0)
-    return SegmentationModel(Segmenter(CONFIG).eval(), threshold=0.4)
+    return SegmentationModel(Segmenter(CONFIG).eval(), threshold=0.4, zooms=(1.0, 1.25))
 
 
 def test_a_segmenter_file_round_trips_with_its_config_and_extra_fields(tmp_path, segmenter):
     page = np.random.default_rng(0).integers(0, 256, (300, 200), dtype=np.uint8)
     save_segmenter(tmp_path / "s.safetensors", segmenter, {"training": {"epoch": 3}}, {"state.x": torch.ones(2)})
     loaded, header, extra = read_segmenter_file(tmp_path / "s.safetensors")
-    assert loaded.config == CONFIG and loaded.threshold == 0.4 and header["training"] == {"epoch": 3}
+    assert loaded.config == CONFIG and loaded.threshold == 0.4 and loaded.zooms == (1.0, 1.25)
+    assert header["training"] == {"epoch": 3}
     assert torch.equal(extra["state.x"], torch.ones(2))
     for ours, theirs in zip(predict_maps(segmenter.network, page), predict_maps(loaded.network, page)):
         np.testing.assert_array_equal(ours, theirs)
@@ -80,3 +81,13 @@ def test_any_page_gives_lines_on_the_page(segmenter, image):
     for line in found.lines:
         assert 0 < line.confidence <= 1 and len(line.polygon) >= 3 and len(line.baseline) >= 2
         assert line.polygon.min() >= -1 and (line.polygon.max(axis=0) <= [width + 1, height + 1]).all()
+
+
+def test_maps_read_at_several_zooms_are_averaged_at_the_first_ones_size(segmenter):
+    page = _page(900, 700)
+    one = predict_maps(segmenter.network, page)
+    two = predict_maps(segmenter.network, page, (1.0, 1.25))
+    larger = predict_maps(segmenter.network, page, (1.25,))
+    assert all(a.shape == b.shape for a, b in zip(one, two)) and larger[0].shape != one[0].shape
+    np.testing.assert_array_equal(one[0], predict_maps(segmenter.network, page, (1.0,))[0])
+    assert not np.array_equal(one[0], two[0])
