@@ -298,14 +298,19 @@ def _transcribe_pages(
     if not how.per_page:
         read_at(recognizer, scale, lambda: [])
 
+    from hwr.page_output import clashing
+
     problems, done = 0, 0
     to_stdout = how.to_stdout(jobs)
+    clash = set() if how.in_place else clashing([source for source, _ in jobs], how.folder)
+    if clash:
+        warn(f"{len(clash)} inputs share a name but for its suffix: their outputs keep it (NAME.jpg.xml)")
     say = warn if to_stdout else typer.echo
     with line_progress(len(jobs), "pages") as advance:
         for source, image in jobs:
             advance(1)
             try:
-                target = None if to_stdout else _target(source, how)
+                target = None if to_stdout else _target(source, how, source in clash)
                 if target is not None and target.exists() and not how.overwrite and not how.in_place:
                     done += 1
                     continue
@@ -325,13 +330,13 @@ def _transcribe_pages(
         raise typer.Exit(1)
 
 
-def _target(source: Path, how: _PageOutput) -> Path:
+def _target(source: Path, how: _PageOutput, full_name: bool) -> Path:
     """The file a page's output goes to (see :func:`hwr.page_output.output_path`)."""
     from hwr.data.layout import read_layout
     from hwr.page_output import output_path
 
     layout_format = None if how.segmenter is not None or how.format is not None else read_layout(source).format
-    return output_path(source, how.chosen(layout_format), how.folder, how.in_place)  # type: ignore[arg-type]
+    return output_path(source, how.chosen(layout_format), how.folder, how.in_place, full_name)  # type: ignore[arg-type]
 
 
 def _transcribe_page(

@@ -63,17 +63,20 @@ def segment(
     from hwr.atomic import write_bytes_atomically
     from hwr.data.readers import image_paths
     from hwr.errors import failure
-    from hwr.page_output import output_path, render_layout
+    from hwr.page_output import clashing, output_path, render_layout
     from hwr.segmentation.layout import segmented_layout
     from hwr.segmentation.lines import columns
 
     paths = image_paths(inputs)
     model = load_segmenter_for(segmenter, device, threads)
     problems, done = 0, 0
+    clash = clashing(paths, output)
+    if clash:
+        warn(f"{len(clash)} images share a name but for its suffix: their layouts keep it (NAME.jpg.xml)")
     with line_progress(len(paths), "pages") as advance:
         for path in paths:
             advance(1)
-            target = output_path(path, format.value, output)
+            target = output_path(path, format.value, output, full_name=path in clash)
             if target.exists() and not overwrite:
                 done += 1
                 continue

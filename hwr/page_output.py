@@ -34,15 +34,28 @@ PAGE_AFTER_TEXT_EQUIV = ("TextStyle", "UserDefined", "Labels")
 """PAGE's TextLine children that come after its TextEquiv (schema order)."""
 
 
-def output_path(layout: Path, format: Format, folder: Path | None = None, in_place: bool = False) -> Path:
-    """Where a page's readings go: over ``layout`` itself (``in_place``), into ``folder`` under its
-    name, or beside it as ``NAME.hwr.xml`` (``.json``, ...): never over the input unless asked."""
+def output_path(
+    source: Path, format: Format, folder: Path | None = None, in_place: bool = False, full_name: bool = False
+) -> Path:
+    """Where a page's readings go: over its layout ``source`` itself (``in_place``), into ``folder``
+    under its name less its suffix (with it: ``full_name``), or beside it as ``NAME.hwr.xml``
+    (``.json``, ...): never over the input unless asked."""
     if in_place:
-        return layout
-    name = layout.name[: -len(layout.suffix)] if layout.suffix else layout.name
+        return source
+    name = source.name if full_name or not source.suffix else source.name[: -len(source.suffix)]
     if folder is not None:
         return folder / (name + SUFFIXES[format])
-    return layout.with_name(name + ".hwr" + SUFFIXES[format])
+    return source.with_name(name + ".hwr" + SUFFIXES[format])
+
+
+def clashing(sources: Sequence[Path], folder: Path | None = None) -> set[Path]:
+    """The ``sources`` whose outputs would share a name (``scan.jpg`` and ``scan.png`` into one
+    folder): they keep their full names (:func:`output_path`'s ``full_name``), so none is lost."""
+    keys: dict[tuple[Path, str], list[Path]] = {}
+    for source in sources:
+        key = (folder if folder is not None else source.parent, source.stem)
+        keys.setdefault(key, []).append(source)
+    return {source for group in keys.values() if len(group) > 1 for source in group}
 
 
 def render(reading: PageReading, format: Format, glyphs: bool = False) -> bytes:

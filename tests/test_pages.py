@@ -20,7 +20,7 @@ from hwr.data.readers import read_lines
 from hwr.model_file import Model, save_model
 from hwr.network import MDLSTMNetwork
 from hwr.network_config import NetworkConfig
-from hwr.page_output import output_path, render
+from hwr.page_output import clashing, output_path, render
 from hwr.pages import read_page
 from tests.synthetic_pages import synthetic_pages
 
@@ -135,6 +135,10 @@ def test_other_formats_and_where_they_go(pages, tmp_path):
     assert output_path(Path("a/p.xml"), "alto") == Path("a/p.hwr.xml")
     assert output_path(Path("a/p.xml"), "json", Path("out")) == Path("out/p.json")
     assert output_path(Path("a/p.xml"), "page", in_place=True) == Path("a/p.xml")
+    scans = [Path("a/s.jpg"), Path("a/s.png"), Path("b/s.jpg"), Path("a/t.jpg")]
+    assert clashing(scans) == {Path("a/s.jpg"), Path("a/s.png")}
+    assert clashing(scans, Path("out")) == {Path("a/s.jpg"), Path("a/s.png"), Path("b/s.jpg")}
+    assert output_path(Path("a/s.jpg"), "alto", Path("out"), full_name=True) == Path("out/s.jpg.xml")
 
 
 def test_hwr_transcribe_writes_pages_beside_them_into_a_folder_or_in_place(pages, tmp_path):
