@@ -113,24 +113,24 @@ def _joined(runs: list[_Run]) -> list[_Run]:
 
 
 def _line(run: _Run, scale: float) -> FoundLine:
-    """A run as a line: its baseline through its rows, its polygon as high as its heights, smoothed
-    over about a line's height of columns (ragged heights would cut into letters)."""
+    """A run as a line: its baseline through its rows, its polygon as high as its heights reach within
+    about a line's height of columns (so that it keeps the ascenders and descenders the maps place
+    a little off)."""
     width = max(1, int(round(run.height)) | 1)
-    up, down = (np.maximum(_smoothed(values, width), MIN_HEIGHT) for values in (run.up, run.down))
+    up, down = (np.maximum(_reach(values, width), MIN_HEIGHT) for values in (run.up, run.down))
     baseline = _simplify(np.stack([run.x, run.y], axis=1))
     top, bottom = np.stack([run.x, run.y - up], axis=1), np.stack([run.x, run.y + down], axis=1)
     polygon = _simplify(np.concatenate([top, bottom[::-1]]), closed=True)
     return FoundLine(_on_page(baseline, scale), _on_page(polygon, scale), float(run.probability.mean()))
 
 
-def _smoothed(values: np.ndarray, width: int) -> np.ndarray:
-    """The running median of ``values`` over ``width`` (odd) neighbours, the ends padded with theirs."""
-    if width < 3 or len(values) < 3:
+def _reach(values: np.ndarray, width: int) -> np.ndarray:
+    """The running maximum of ``values`` over ``width`` (odd) neighbours, the ends padded with theirs."""
+    if width < 3 or len(values) < 2:
         return values
     half = width // 2
     padded = np.pad(values, half, mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    return np.median(windows, axis=1)
+    return np.lib.stride_tricks.sliding_window_view(padded, width).max(axis=1)
 
 
 def _on_page(points: np.ndarray, scale: float) -> np.ndarray:
