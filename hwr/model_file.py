@@ -177,6 +177,18 @@ def read_checked(path: str | Path, format: str) -> tuple[dict[str, Any], dict[st
     return header, tensors
 
 
+def model_kind(path: str | Path) -> str:
+    """``recognition`` or ``segmentation``: what the hwr model file ``path`` holds, from its header
+    alone (its checksum is checked when it is loaded); raises :class:`ModelFileError`."""
+    try:
+        with Path(path).open("rb") as stream:
+            length = int.from_bytes(stream.read(8), "little")
+            header = json.loads(json.loads(stream.read(length))["__metadata__"]["hwr"])
+        return KINDS[header["format"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{path}: not an hwr model file ({exc})") from None
+
+
 def read_model_file(path: str | Path) -> tuple[Model, dict[str, Any], dict[str, Tensor]]:
     """The model, the whole JSON header and the tensors that are not network weights."""
     header, tensors = read_checked(path, FORMAT)

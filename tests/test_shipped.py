@@ -11,8 +11,9 @@ import pytest
 from hwr.data.readers import read_lines
 from hwr.errors import ModelFileError
 from hwr.evaluation import evaluate
-from hwr.model_file import load_model
-from hwr.shipped import DEFAULT_NAME, resolve_model, shipped_models, summary
+from hwr.model_file import load_model, model_kind
+from hwr.segmentation.model import load_segmenter
+from hwr.shipped import DEFAULT_NAME, DEFAULT_SEGMENTER, resolve_model, shipped_models, summary
 from tests.shared_data import masked_hooker_lines, needs_hooker
 
 CHECK_LINES = 50
@@ -31,11 +32,14 @@ def card_check_cer(name: str) -> float:
 
 
 def test_every_shipped_model_loads_and_has_a_card_with_its_check():
-    assert set(shipped_models()) == set(CHECK_SCALES)
-    for name, path in shipped_models().items():
-        model = load_model(path)
+    kinds = {name: model_kind(path) for name, path in shipped_models().items()}
+    assert kinds == {**{name: "recognition" for name in CHECK_SCALES}, DEFAULT_SEGMENTER: "segmentation"}
+    for name in CHECK_SCALES:
+        model = load_model(shipped_models()[name])
         assert len(model.alphabet) > 70 and model.language_model is not None, name
         assert 0 < card_check_cer(name) < 1
+    segmenter = load_segmenter(shipped_models()[DEFAULT_SEGMENTER])
+    assert segmenter.zooms == (1.0, 1.25) and summary(DEFAULT_SEGMENTER).startswith("hwr's line segmenter")
 
 
 def test_shipped_models_are_found_by_name_with_a_summary(tmp_path):
@@ -45,7 +49,8 @@ def test_shipped_models_are_found_by_name_with_a_summary(tmp_path):
     assert "Joseph Dalton Hooker" in summary("joseph_hooker")
     assert resolve_model(tmp_path) == tmp_path  # a path that exists is taken as given
     with pytest.raises(
-        ModelFileError, match=r"hooker: no such model file, nor a shipped model's name \(shipped: base, joseph_hooker\)"
+        ModelFileError,
+        match=r"hooker: no such model file, nor a shipped model's name \(shipped: base, joseph_hooker, segmenter\)",
     ):
         resolve_model("hooker")
 
