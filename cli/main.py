@@ -1,6 +1,6 @@
 """``hwr``: train, transcribe and evaluate handwritten text recognizers.
 
-The commands live by family in ``cli.train``, ``cli.read`` and ``cli.models``; each only
+The commands live by family in ``cli.train``, ``cli.read``, ``cli.segment`` and ``cli.models``; each only
 parses its arguments, calls the library, prints, and turns hwr's errors into one line
 (``cli.common``). Torch and pandas are imported by the commands that need them, so that
 ``hwr --help`` starts at once.

@@ -1,4 +1,5 @@
-"""``hwr segment``: finding the text lines of page images, written as PAGE-XML or ALTO layouts."""
+"""``hwr segment``, ``hwr train-segmenter`` and ``hwr evaluate-segmentation``: finding the text lines
+of page images (written as PAGE-XML or ALTO layouts), training the segmenter that does, and scoring it."""
 
 from __future__ import annotations
 

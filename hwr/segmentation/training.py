@@ -3,7 +3,7 @@
 Each step learns from random crops of training pages (read at several zooms, some with fainter or
 bolder ink) the maps of :mod:`hwr.segmentation.targets`: baseline pixels by a weighted binary
 cross-entropy, the polygon's reach above and below the baseline by a smooth L1 loss along the
-baselines. After each epoch the validation pages are segmented whole, as ``hwr segment`` does, and
+baselines. After each epoch the validation pages are segmented whole (at the input size alone) and
 scored (cBAD baseline F and line F at IoU >= 0.5, :mod:`hwr.segmentation.metrics`); the best mean of
 the two is kept. The run folder is the recognizer's: ``best.safetensors``, ``last.safetensors``
 (resumable: weights, optimizer, schedule), ``log.csv`` and ``curves.png``. An epoch draws its
