@@ -1,4 +1,4 @@
-"""Builds hwr's C++ modules (the MDLSTM kernel, the beam search) with the package, so that the first
+"""Builds hwr's C++ modules (the MDLSTM kernel, the beam search, the convolution stages) with the package, so that the first
 command after ``pip install`` compiles nothing (it took 75-180 s, silently).
 
 They are compiled against the torch that hwr will run with: pip builds in an isolated environment,

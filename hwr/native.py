@@ -1,4 +1,4 @@
-"""hwr's C++ code (the MDLSTM kernel, the beam search): built with the package, or on first use.
+"""hwr's C++ code (the MDLSTM kernel, the beam search, the convolution stages): built with the package, or on first use.
 
 ``pip install .`` (or ``-e .``) compiles both against the torch installed beside hwr (``setup.py``),
 and writes beside each module the key of its build. At run time a module is imported as built
@@ -146,7 +146,16 @@ BEAM_SEARCH = Native(
     "the Python one",
     "about 20 seconds",
 )
-NATIVES = (MDLSTM_KERNEL, BEAM_SEARCH)
+CONVOLUTION_KERNELS = Native(
+    "C++ convolution stages",
+    "hwr._convolution_cpu",
+    HERE / "convolution_cpu.cpp",
+    ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp"],
+    ["-fopenmp"],
+    "PyTorch's convolution, mask, pooling and ReLU",
+    "about a minute",
+)
+NATIVES = (MDLSTM_KERNEL, BEAM_SEARCH, CONVOLUTION_KERNELS)
 """Every C++ module of hwr: ``setup.py`` builds these."""
 
 

@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from hwr.convolution import convolution_stage, shrink
 from hwr.mdlstm import MDLSTM2d
 from hwr.mdlstm.layer import Backend
-from hwr.mdlstm.scan import inside_mask
 from hwr.network_config import Block, NetworkConfig
 
 
@@ -40,12 +40,6 @@ def to_blocks(x: Tensor, sizes: Tensor, block: Block) -> tuple[Tensor, Tensor]:
     hh, ww = x.shape[1] // bh, x.shape[2] // bw
     x = x.view(b, hh, bh, ww, bw, c).permute(0, 1, 3, 2, 4, 5).reshape(b, hh, ww, bh * bw * c)
     return x, shrink(sizes, block)
-
-
-def shrink(sizes: Tensor, block: Block) -> Tensor:
-    """Real sizes ``(B, 2)`` after cutting into ``block``s: partial blocks at the edges count."""
-    block_t = torch.tensor(block, device=sizes.device)
-    return torch.div(sizes + block_t - 1, block_t, rounding_mode="floor")
 
 
 class BidirectionalLSTM(nn.Module):
@@ -133,17 +127,10 @@ class MDLSTMNetwork(nn.Module):
         Returns: log-probabilities ``(T, B, num_classes + 1)`` and frame counts ``(B,)``.
         """
         x = images.unsqueeze(1)
+        compiled = backend in ("auto", "compiled")
         for conv, pool, dropout in zip(self.convs, self.config.conv_pools, self.conv_dropout):
-            # Channels-last: torch's CPU convolutions and pooling are faster in it (pooling
-            # ~2x), and the MDLSTM levels take (B, H, W, C) anyway.
-            x = conv(x).contiguous(memory_format=torch.channels_last)
-            x = x * inside_mask(sizes, x.shape[2], x.shape[3]).unsqueeze(1)
-            if pool != (1, 1):
-                x, sizes = F.max_pool2d(x, pool, ceil_mode=True), shrink(sizes, pool)
-            # ReLU after the pooling: max and ReLU commute, and ReLU keeps the masked zeros,
-            # so this is ReLU-mask-pool exactly, on a quarter of the values (the passes over
-            # the first convolution's full-resolution output are a large share of a step).
-            x = dropout(F.relu(x))  # zeros stay zero
+            x, sizes = convolution_stage(x, sizes, conv, pool, compiled)
+            x = dropout(x)  # zeros stay zero
         x, sizes = to_blocks(x.permute(0, 2, 3, 1).contiguous(), sizes, self.config.input_block)
         for level, mdlstm in enumerate(self.mdlstm):
             x = self.dropout[level](mdlstm(x, sizes, backend=backend))  # zeros stay zero

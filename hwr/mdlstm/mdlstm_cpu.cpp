@@ -2,10 +2,10 @@
 //
 // Equations and tensor layout: see hwr/mdlstm/__init__.py and hwr/mdlstm/scan.py.
 // Tensors are in image layout (B, H, W, D, F). One (image, direction) pair is one
-// raster scan from that direction's corner of the image; the four directions run
-// in parallel over torch's intra-op threads;
-// within a scan every position is a small vector-matrix product plus the gate
-// arithmetic, fused so nothing leaves the cache.
+// raster scan from that direction's corner of the image; the scans of up to four
+// images run in lockstep, and the four directions in parallel over torch's intra-op
+// threads. Every step is a small product of the images' vectors with the recurrent
+// weights plus the gate arithmetic, fused so nothing leaves the cache.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
@@ -82,44 +82,42 @@ inline T fast_tanh(T x) {
   return std::copysign(t, x);
 }
 
-// out[0:Cols] += sum_k x[k] * m[k * ld + 0:Cols] for one block of Cols columns, with
-// the rows split over R interleaved partial sums. A position's vector-matrix product
-// is a chain of dependent FMAs per accumulator: Cols * R / lanes independent chains
-// (at least 8 below) keep both FMA units busy instead of waiting on their latency.
-template <typename T, int64_t Cols, int64_t R>
-inline void vecmat_block(const T* x, int64_t rows, const T* m, int64_t ld, T* out) {
-  T acc[R][Cols] = {};
-  int64_t k = 0;
-  for (; k + R <= rows; k += R)
-    for (int64_t r = 0; r < R; ++r) {
-      const T s = x[k + r];
-      const T* row = m + (k + r) * ld;
-      for (int64_t t = 0; t < Cols; ++t) acc[r][t] += s * row[t];
+// Up to GROUP images are scanned in lockstep: at each step of the scan, the vector-matrix
+// products of all of them read each row of the recurrent weights once. A layer's weights
+// (2N x 5N per direction: 160 KiB at N = 64) do not fit in the first-level cache, so a
+// product of one vector waits on loading them; four vectors share the load.
+constexpr int64_t GROUP = 4;
+
+// out[b][0:Cols] += sum_k x[b][k] * m[k * ld + 0:Cols] for the GROUP vectors x[b].
+template <typename T, int64_t Cols>
+inline void vecmat_group_block(const T* const* x, int64_t rows, const T* m, int64_t ld, int64_t c, T* const* out) {
+  T acc[GROUP][Cols] = {};
+  for (int64_t k = 0; k < rows; ++k) {
+    const T* row = m + k * ld + c;
+    for (int64_t b = 0; b < GROUP; ++b) {
+      const T s = x[b][k];
+      for (int64_t t = 0; t < Cols; ++t) acc[b][t] += s * row[t];
     }
-  for (; k < rows; ++k)
-    for (int64_t t = 0; t < Cols; ++t) acc[0][t] += x[k] * m[k * ld + t];
-  for (int64_t t = 0; t < Cols; ++t) {
-    T sum = out[t];
-    for (int64_t r = 0; r < R; ++r) sum += acc[r][t];
-    out[t] = sum;
   }
+  for (int64_t b = 0; b < GROUP; ++b)
+    for (int64_t t = 0; t < Cols; ++t) out[b][c + t] += acc[b][t];
 }
 
-// out[0:cols] += sum_k x[k] * m[k * ld + 0:cols]: blocks of 8, 4, 2, 1 vector registers,
-// then the last few columns.
+// out[b][0:cols] += sum_k x[b][k] * m[k * ld + 0:cols] for b < GROUP: blocks of 4, 2, 1 vector
+// registers per vector (4 x 4 accumulator chains hide the FMA latency), then the last columns.
 template <typename T>
-inline void vecmat_acc(const T* x, int64_t rows, const T* m, int64_t ld, int64_t cols, T* out) {
+inline void vecmat_group(const T* const* x, int64_t rows, const T* m, int64_t ld, int64_t cols, T* const* out) {
   constexpr int64_t V = 32 / sizeof(T);  // lanes of one AVX register
   int64_t c = 0;
-  for (; c + 8 * V <= cols; c += 8 * V) vecmat_block<T, 8 * V, 1>(x, rows, m + c, ld, out + c);
-  if (c + 4 * V <= cols) vecmat_block<T, 4 * V, 2>(x, rows, m + c, ld, out + c), c += 4 * V;
-  if (c + 2 * V <= cols) vecmat_block<T, 2 * V, 4>(x, rows, m + c, ld, out + c), c += 2 * V;
-  if (c + V <= cols) vecmat_block<T, V, 8>(x, rows, m + c, ld, out + c), c += V;
-  for (; c < cols; ++c) {
-    T sum = out[c];
-    for (int64_t k = 0; k < rows; ++k) sum += x[k] * m[k * ld + c];
-    out[c] = sum;
-  }
+  for (; c + 4 * V <= cols; c += 4 * V) vecmat_group_block<T, 4 * V>(x, rows, m, ld, c, out);
+  if (c + 2 * V <= cols) vecmat_group_block<T, 2 * V>(x, rows, m, ld, c, out), c += 2 * V;
+  if (c + V <= cols) vecmat_group_block<T, V>(x, rows, m, ld, c, out), c += V;
+  for (; c < cols; ++c)
+    for (int64_t b = 0; b < GROUP; ++b) {
+      T sum = out[b][c];
+      for (int64_t k = 0; k < rows; ++k) sum += x[b][k] * m[k * ld + c];
+      out[b][c] = sum;
+    }
 }
 
 void check_inputs(const at::Tensor& z, const at::Tensor& w, const at::Tensor& p, const at::Tensor& sizes) {
@@ -145,7 +143,7 @@ void zero_outside(T* x, int64_t b, int64_t d, int64_t hb, int64_t wb, int64_t H,
 
 }  // namespace
 
-// The scans, one (image, direction) pair at a time. NC is the hidden size when it
+// The scans, one direction of a group of images at a time. NC is the hidden size when it
 // is known at compile time (0 otherwise): for the small layers, fully unrolled
 // gate loops are several times faster than loops of run-time length.
 
@@ -157,110 +155,159 @@ struct Tensors {
   int64_t H, W, D, N;
 };
 
+// The sizes of the images b0 .. b0 + nb - 1 (at most GROUP; 0 x 0 for the rest of a group) and
+// the largest of each.
+struct Group {
+  int64_t b0, nb, hb[GROUP], wb[GROUP], rows = 0, cols = 0;
+  Group(const int64_t* sizes, int64_t b0_, int64_t nb_) : b0(b0_), nb(nb_) {
+    for (int64_t g = 0; g < GROUP; ++g) {
+      hb[g] = g < nb ? sizes[2 * (b0 + g)] : 0;
+      wb[g] = g < nb ? sizes[2 * (b0 + g) + 1] : 0;
+      rows = std::max(rows, hb[g]);
+      cols = std::max(cols, wb[g]);
+    }
+  }
+  bool active(int64_t g, int64_t si, int64_t sj) const { return si < hb[g] && sj < wb[g]; }
+};
+
 template <int NC, typename T>
-void forward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
+void forward_scan(const Tensors<T>& t, const Group& group, int64_t d) {
   const int64_t N = NC > 0 ? NC : t.N, G = 5 * N, H = t.H, W = t.W, D = t.D;
-  const int64_t hb = t.sizes[2 * b], wb = t.sizes[2 * b + 1];
-  const Scan scan(d, hb, wb);
-  const int64_t up_step = scan.row_step * W * D, left_step = scan.col_step * D;
+  const Scan way(d, 1, 1);  // the steps are the same for every image
+  const int64_t up_step = way.row_step * W * D, left_step = way.col_step * D;
   const T *U_up = t.weight_hh + d * 2 * N * G, *U_left = U_up + N * G;
   const T *p_i = t.peephole + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
-  std::vector<T> zeros(N, T(0));
-  for (int64_t si = 0; si < hb; ++si) {
-    const int64_t i = scan.row0 + si * scan.row_step;
-    for (int64_t sj = 0; sj < wb; ++sj) {
-      const int64_t j = scan.col0 + sj * scan.col_step;
-      const int64_t pos = ((b * H + i) * W + j) * D + d;
-      const T* c_up = si > 0 ? t.c + (pos - up_step) * N : zeros.data();
-      const T* c_left = sj > 0 ? t.c + (pos - left_step) * N : zeros.data();
-      T* a = t.gates + pos * G;  // pre-activations, turned into gates in place
-      T* cell = t.c + pos * N;
-      T* hidden = t.h + pos * N;
-      for (int64_t g = 0; g < G; ++g) a[g] = t.z[pos * G + g];
-      if (si > 0) vecmat_acc(t.h + (pos - up_step) * N, N, U_up, G, G, a);
-      if (sj > 0) vecmat_acc(t.h + (pos - left_step) * N, N, U_left, G, G, a);
-      // One loop per step over whole gate vectors, so each one vectorizes.
-      for (int64_t n = 0; n < N; ++n) {
-        a[n] += p_i[n] * (c_up[n] + c_left[n]);
-        a[N + n] += p_f1[n] * c_up[n];
-        a[2 * N + n] += p_f2[n] * c_left[n];
+  // Stand in for the predecessors and pre-activations of an image the step is outside of.
+  std::vector<T> zeros(G, T(0)), scratch(GROUP * G);
+  for (int64_t si = 0; si < group.rows; ++si) {
+    for (int64_t sj = 0; sj < group.cols; ++sj) {
+      int64_t pos[GROUP];
+      const T *h_up[GROUP], *h_left[GROUP];
+      T* a[GROUP];  // pre-activations, turned into gates in place
+      for (int64_t g = 0; g < GROUP; ++g) {
+        h_up[g] = h_left[g] = zeros.data();
+        a[g] = scratch.data() + g * G;
+        if (!group.active(g, si, sj)) continue;
+        const Scan scan(d, group.hb[g], group.wb[g]);
+        pos[g] = ((group.b0 + g) * H + scan.row0 + si * scan.row_step) * W * D + (scan.col0 + sj * scan.col_step) * D + d;
+        a[g] = t.gates + pos[g] * G;
+        std::copy_n(t.z + pos[g] * G, G, a[g]);
+        if (si > 0) h_up[g] = t.h + (pos[g] - up_step) * N;
+        if (sj > 0) h_left[g] = t.h + (pos[g] - left_step) * N;
       }
-      for (int64_t g = 0; g < 3 * N; ++g) a[g] = sigmoid(a[g]);
-      for (int64_t n = 0; n < N; ++n) a[4 * N + n] = fast_tanh(a[4 * N + n]);
-      for (int64_t n = 0; n < N; ++n) cell[n] = a[n] * a[4 * N + n] + a[N + n] * c_up[n] + a[2 * N + n] * c_left[n];
-      for (int64_t n = 0; n < N; ++n) {
-        a[3 * N + n] = sigmoid(a[3 * N + n] + p_o[n] * cell[n]);
-        hidden[n] = a[3 * N + n] * fast_tanh(cell[n]);
+      if (si > 0) vecmat_group(h_up, N, U_up, G, G, a);
+      if (sj > 0) vecmat_group(h_left, N, U_left, G, G, a);
+      for (int64_t g = 0; g < GROUP; ++g) {
+        if (!group.active(g, si, sj)) continue;
+        const T* c_up = si > 0 ? t.c + (pos[g] - up_step) * N : zeros.data();
+        const T* c_left = sj > 0 ? t.c + (pos[g] - left_step) * N : zeros.data();
+        T* gate = a[g];
+        T* cell = t.c + pos[g] * N;
+        T* hidden = t.h + pos[g] * N;
+        // One loop per step over whole gate vectors, so each one vectorizes.
+        for (int64_t n = 0; n < N; ++n) {
+          gate[n] += p_i[n] * (c_up[n] + c_left[n]);
+          gate[N + n] += p_f1[n] * c_up[n];
+          gate[2 * N + n] += p_f2[n] * c_left[n];
+        }
+        for (int64_t k = 0; k < 3 * N; ++k) gate[k] = sigmoid(gate[k]);
+        for (int64_t n = 0; n < N; ++n) gate[4 * N + n] = fast_tanh(gate[4 * N + n]);
+        for (int64_t n = 0; n < N; ++n)
+          cell[n] = gate[n] * gate[4 * N + n] + gate[N + n] * c_up[n] + gate[2 * N + n] * c_left[n];
+        for (int64_t n = 0; n < N; ++n) {
+          gate[3 * N + n] = sigmoid(gate[3 * N + n] + p_o[n] * cell[n]);
+          hidden[n] = gate[3 * N + n] * fast_tanh(cell[n]);
+        }
       }
     }
   }
-  zero_outside(t.h, b, d, hb, wb, H, W, D, N);
-  zero_outside(t.c, b, d, hb, wb, H, W, D, N);
-  zero_outside(t.gates, b, d, hb, wb, H, W, D, G);
+  for (int64_t g = 0; g < group.nb; ++g) {
+    const int64_t b = group.b0 + g;
+    zero_outside(t.h, b, d, group.hb[g], group.wb[g], H, W, D, N);
+    zero_outside(t.c, b, d, group.hb[g], group.wb[g], H, W, D, N);
+    zero_outside(t.gates, b, d, group.hb[g], group.wb[g], H, W, D, G);
+  }
 }
 
 // The gradients of z; those of weight_hh and peephole are sums over all positions,
 // computed from whole tensors afterwards (hwr.mdlstm.scan.recurrent_weight_grads).
 template <int NC, typename T>
-void backward_scan(const Tensors<T>& t, int64_t b, int64_t d) {
+void backward_scan(const Tensors<T>& t, const Group& group, int64_t d) {
   const int64_t N = NC > 0 ? NC : t.N, G = 5 * N, H = t.H, W = t.W, D = t.D;
-  const int64_t hb = t.sizes[2 * b], wb = t.sizes[2 * b + 1];
-  const Scan scan(d, hb, wb);
-  const int64_t down_step = scan.row_step * W * D, right_step = scan.col_step * D;
+  const Scan way(d, 1, 1);
+  const int64_t down_step = way.row_step * W * D, right_step = way.col_step * D;
   const T* UT = t.weight_t + d * G * 2 * N;
   const T *p_i = t.peephole + d * 4 * N, *p_f1 = p_i + N, *p_f2 = p_i + 2 * N, *p_o = p_i + 3 * N;
   // Stands in for the gates and gradients of a successor outside the image, so that
-  // the gate loop has no branches (and vectorizes).
-  std::vector<T> zeros(G, T(0));
-  for (int64_t si = hb - 1; si >= 0; --si) {
-    const int64_t i = scan.row0 + si * scan.row_step;
-    for (int64_t sj = wb - 1; sj >= 0; --sj) {
-      const int64_t j = scan.col0 + sj * scan.col_step;
-      const int64_t pos = ((b * H + i) * W + j) * D + d;
-      const bool has_down = si + 1 < hb, has_right = sj + 1 < wb;
-      const int64_t down = pos + down_step, right = pos + right_step;
-      const T* down_gate = has_down ? t.gates + down * G : zeros.data();
-      const T* down_dz = has_down ? t.grad_z + down * G : zeros.data();
-      const T* down_dc = has_down ? t.grad_c + down * N : zeros.data();
-      const T* right_gate = has_right ? t.gates + right * G : zeros.data();
-      const T* right_dz = has_right ? t.grad_z + right * G : zeros.data();
-      const T* right_dc = has_right ? t.grad_c + right * N : zeros.data();
-      T* dh = t.grad_c + pos * N;  // the h-gradient first, then overwritten by the c-gradient
-      for (int64_t n = 0; n < N; ++n) dh[n] = t.grad_h[pos * N + n];
-      if (has_down) vecmat_acc(down_dz, G, UT, 2 * N, N, dh);
-      if (has_right) vecmat_acc(right_dz, G, UT + N, 2 * N, N, dh);
-      const T* c_up = si > 0 ? t.c + (pos - down_step) * N : zeros.data();
-      const T* c_left = sj > 0 ? t.c + (pos - right_step) * N : zeros.data();
-      const T* cell = t.c + pos * N;
-      const T* gate = t.gates + pos * G;
-      T* da = t.grad_z + pos * G;
-      for (int64_t n = 0; n < N; ++n) {
-        const T in_gate = gate[n], forget_up = gate[N + n], forget_left = gate[2 * N + n];
-        const T out_gate = gate[3 * N + n], cell_in = gate[4 * N + n];
-        const T dc_in = down_dc[n] * down_gate[N + n] + down_dz[n] * p_i[n] + down_dz[N + n] * p_f1[n] +
-                        right_dc[n] * right_gate[2 * N + n] + right_dz[n] * p_i[n] + right_dz[2 * N + n] * p_f2[n];
-        const T tanh_cell = fast_tanh(cell[n]);
-        const T da_o = dh[n] * tanh_cell * out_gate * (1 - out_gate);
-        const T dc = dh[n] * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o[n] + dc_in;
-        dh[n] = dc;
-        da[n] = dc * cell_in * in_gate * (1 - in_gate);
-        da[N + n] = dc * c_up[n] * forget_up * (1 - forget_up);
-        da[2 * N + n] = dc * c_left[n] * forget_left * (1 - forget_left);
-        da[3 * N + n] = da_o;
-        da[4 * N + n] = dc * in_gate * (1 - cell_in * cell_in);
+  // the gate loop has no branches (and vectorizes); and for an image the step is outside of.
+  std::vector<T> zeros(G, T(0)), scratch(GROUP * N);
+  for (int64_t si = group.rows - 1; si >= 0; --si) {
+    for (int64_t sj = group.cols - 1; sj >= 0; --sj) {
+      int64_t pos[GROUP];
+      bool has_down[GROUP], has_right[GROUP], any_down = false, any_right = false;
+      const T *down_dz[GROUP], *right_dz[GROUP];
+      T* dh[GROUP];  // the h-gradient first, then overwritten by the c-gradient
+      for (int64_t g = 0; g < GROUP; ++g) {
+        down_dz[g] = right_dz[g] = zeros.data();
+        dh[g] = scratch.data() + g * N;
+        has_down[g] = has_right[g] = false;
+        if (!group.active(g, si, sj)) continue;
+        const Scan scan(d, group.hb[g], group.wb[g]);
+        pos[g] = ((group.b0 + g) * H + scan.row0 + si * scan.row_step) * W * D + (scan.col0 + sj * scan.col_step) * D + d;
+        has_down[g] = si + 1 < group.hb[g];
+        has_right[g] = sj + 1 < group.wb[g];
+        any_down |= has_down[g];
+        any_right |= has_right[g];
+        if (has_down[g]) down_dz[g] = t.grad_z + (pos[g] + down_step) * G;
+        if (has_right[g]) right_dz[g] = t.grad_z + (pos[g] + right_step) * G;
+        dh[g] = t.grad_c + pos[g] * N;
+        std::copy_n(t.grad_h + pos[g] * N, N, dh[g]);
+      }
+      if (any_down) vecmat_group(down_dz, G, UT, 2 * N, N, dh);
+      if (any_right) vecmat_group(right_dz, G, UT + N, 2 * N, N, dh);
+      for (int64_t g = 0; g < GROUP; ++g) {
+        if (!group.active(g, si, sj)) continue;
+        const int64_t down = pos[g] + down_step, right = pos[g] + right_step;
+        const T* down_gate = has_down[g] ? t.gates + down * G : zeros.data();
+        const T* down_dc = has_down[g] ? t.grad_c + down * N : zeros.data();
+        const T* right_gate = has_right[g] ? t.gates + right * G : zeros.data();
+        const T* right_dc = has_right[g] ? t.grad_c + right * N : zeros.data();
+        const T *ddz = down_dz[g], *rdz = right_dz[g];
+        const T* c_up = si > 0 ? t.c + (pos[g] - down_step) * N : zeros.data();
+        const T* c_left = sj > 0 ? t.c + (pos[g] - right_step) * N : zeros.data();
+        const T* cell = t.c + pos[g] * N;
+        const T* gate = t.gates + pos[g] * G;
+        T* dc_out = dh[g];
+        T* da = t.grad_z + pos[g] * G;
+        for (int64_t n = 0; n < N; ++n) {
+          const T in_gate = gate[n], forget_up = gate[N + n], forget_left = gate[2 * N + n];
+          const T out_gate = gate[3 * N + n], cell_in = gate[4 * N + n];
+          const T dc_in = down_dc[n] * down_gate[N + n] + ddz[n] * p_i[n] + ddz[N + n] * p_f1[n] +
+                          right_dc[n] * right_gate[2 * N + n] + rdz[n] * p_i[n] + rdz[2 * N + n] * p_f2[n];
+          const T tanh_cell = fast_tanh(cell[n]);
+          const T da_o = dc_out[n] * tanh_cell * out_gate * (1 - out_gate);
+          const T dc = dc_out[n] * out_gate * (1 - tanh_cell * tanh_cell) + da_o * p_o[n] + dc_in;
+          dc_out[n] = dc;
+          da[n] = dc * cell_in * in_gate * (1 - in_gate);
+          da[N + n] = dc * c_up[n] * forget_up * (1 - forget_up);
+          da[2 * N + n] = dc * c_left[n] * forget_left * (1 - forget_left);
+          da[3 * N + n] = da_o;
+          da[4 * N + n] = dc * in_gate * (1 - cell_in * cell_in);
+        }
       }
     }
   }
-  zero_outside(t.grad_z, b, d, hb, wb, H, W, D, G);
+  for (int64_t g = 0; g < group.nb; ++g)
+    zero_outside(t.grad_z, group.b0 + g, d, group.hb[g], group.wb[g], H, W, D, G);
 }
 
-// Runs scan<NC>(t, b, d) for every (image, direction) pair, directions in parallel
-// over torch's threads.
+// Runs scan<NC>(t, group, d) for every direction and group of GROUP images, directions in
+// parallel over torch's threads.
 template <typename T, typename Scanner>
 void run_scans(const Tensors<T>& t, int64_t B, Scanner scanner) {
   at::parallel_for(0, t.D, 1, [&](int64_t begin, int64_t end) {
     for (int64_t d = begin; d < end; ++d)
-      for (int64_t b = 0; b < B; ++b) scanner(t, b, d);
+      for (int64_t b = 0; b < B; b += GROUP) scanner(t, Group(t.sizes, b, std::min(GROUP, B - b)), d);
   });
 }
 
@@ -269,6 +316,8 @@ void run_scans(const Tensors<T>& t, int64_t B, Scanner scanner) {
     case 2: run_scans<T>(__VA_ARGS__, SCAN<2, T>); break;    \
     case 10: run_scans<T>(__VA_ARGS__, SCAN<10, T>); break;  \
     case 50: run_scans<T>(__VA_ARGS__, SCAN<50, T>); break;  \
+    case 32: run_scans<T>(__VA_ARGS__, SCAN<32, T>); break;  \
+    case 64: run_scans<T>(__VA_ARGS__, SCAN<64, T>); break;  \
     default: run_scans<T>(__VA_ARGS__, SCAN<0, T>); break;   \
   }
 

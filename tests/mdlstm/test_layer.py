@@ -53,10 +53,12 @@ def test_matches_reference_forward_and_all_gradients(backend, case, peepholes):
 
 
 @pytest.mark.parametrize("backend", FAST_BACKENDS)
-def test_matches_reference_with_larger_hidden_size(backend):
+@pytest.mark.parametrize("hidden", [7, 32, 64])  # the compiled kernel has its own code for 32 and 64
+def test_matches_reference_with_larger_hidden_size(backend, hidden):
     require_backend(backend)
-    layer = random_layer(input_size=5, hidden=7, seed=3)
-    x, sizes = random_batch([(5, 4), (3, 6)], channels=5, seed=4)
+    layer = random_layer(input_size=5, hidden=hidden, seed=3)
+    # more images than the compiled kernel scans in lockstep (4), of unequal sizes
+    x, sizes = random_batch([(5, 4), (3, 6), (1, 2), (5, 6), (2, 1)], channels=5, seed=4)
     y_ref, gx_ref, grads_ref = forward_backward(layer, x, sizes, "reference")
     y, gx, grads = forward_backward(layer, x, sizes, backend)
     assert_close(y, y_ref, "output")
