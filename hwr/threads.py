@@ -42,6 +42,13 @@ def configure_threads(threads: int | None = None) -> int:
     return threads
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @contextmanager
 def thread_lent() -> Iterator[None]:
     """Torch runs on one thread fewer (at least one) for the duration: the one lent to other work

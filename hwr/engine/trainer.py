@@ -39,6 +39,7 @@ from hwr.errors import ConfigError, TrainingError
 from hwr.metrics import ErrorCounts, error_rates
 from hwr.model_file import Model, save_model
 from hwr.recognizer import transcribe_normalized
+from hwr.threads import usable_cores
 
 BEST, LAST, LOG, PLOT = "best.safetensors", "last.safetensors", "log.csv", "curves.png"
 MAX_BAD_STEPS = 20
@@ -262,7 +263,8 @@ class Trainer:
         totals = torch.zeros(2, dtype=torch.float64)  # loss and lines of the steps taken
         bad_steps, bad_in_a_row = 0, 0
         inputs_of = functools.partial(self._inputs, data, sample, config=config, epoch=epoch)
-        for done, inputs in enumerate(prefetched(batches, inputs_of), start=1):
+        beside = usable_cores() > torch.get_num_threads() * self.world.size  # a core free of torch's threads
+        for done, inputs in enumerate(prefetched(batches, inputs_of, beside), start=1):
             optimizer.zero_grad(set_to_none=True)
             with peers_alive():
                 loss, lines = self._backward(step_network, inputs)
@@ -358,11 +360,15 @@ class BatchInputs:
     """Lines of the share (0 where it is empty and reads a line at weight 0)."""
 
 
-def prefetched(items: list[T], make: Callable[[T], R]) -> Iterator[R]:
-    """``make(item)`` of each item in order, the next one made in a thread beside the caller's work
-    on this one. Batches are augmented and collated so (OpenCV and NumPy release the GIL), which
-    is a tenth of a step of the base network on one thread; each line's random numbers are its
-    own (:func:`rng_of`), so what is made does not depend on when."""
+def prefetched(items: list[T], make: Callable[[T], R], beside: bool) -> Iterator[R]:
+    """``make(item)`` of each item in order; with ``beside``, the next one made in a thread beside the
+    caller's work on this one. Batches are augmented and collated so (OpenCV and NumPy release the
+    GIL), a tenth of a step of the base network on one thread; each line's random numbers are its
+    own (:func:`rng_of`), so what is made does not depend on when. Only where a core is free: beside
+    torch's threads on every core, it slows them more than it saves (see :mod:`hwr.threads`)."""
+    if not beside:
+        yield from map(make, items)
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="hwr-batches") as loader:
         upcoming = loader.submit(make, items[0]) if items else None
         for k in range(len(items)):

@@ -14,7 +14,7 @@ from hwr.data.prepare import ctc_frames_needed
 from hwr.engine.checkpoint import TrainingState, load_checkpoint
 from hwr.engine.config import DataConfig, RunConfig, SourceConfig, TrainConfig
 from hwr.engine.run import resume_run, start_run
-from hwr.engine.trainer import make_optimizer
+from hwr.engine.trainer import make_optimizer, prefetched
 from hwr.errors import ConfigError, DatasetError, TrainingError
 from hwr.model_file import load_model
 from hwr.synth import generate_dataset
@@ -241,3 +241,22 @@ def test_checkpoints_of_hwr_0_1_read_their_network_and_preprocessing_from_the_mo
     old = TrainingState.from_dict(legacy, model)
     assert old.run.network == state.run.network and old.run.preprocessing == Preprocessing(height=16)
     assert old.run.data.sources == () and old.config.augment is False
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_prefetched_batches_come_in_order_and_a_failure_reaches_the_caller(beside):
+    made = []
+
+    def make(item: int) -> int:
+        made.append(item)
+        if item == 3:
+            raise ValueError("line 3 is unreadable")
+        return 10 * item
+
+    assert list(prefetched([0, 1, 2], make, beside)) == [0, 10, 20]
+    assert list(prefetched([], make, beside)) == []
+    batches = prefetched([1, 3, 4], make, beside)
+    assert next(batches) == 10
+    with pytest.raises(ValueError, match="line 3"):
+        next(batches)
+    assert made[-1] in (3, 4)  # made one ahead at most
