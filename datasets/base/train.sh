@@ -7,7 +7,7 @@
 #      then a language model of the three sets' training texts: runs/base/base_lm.safetensors is
 #      the shipped models/base.safetensors;
 #   3. base2: started from the shipped base model, on all four sets (Testaments de poilus added),
-#      48 epochs of a cosine schedule, at most 8 hours of training: a run of several sessions.
+#      40 epochs of a cosine schedule, at most 8 hours of training: a run of several sessions.
 #      One process of one thread (the training's augmentation takes the other core), which
 #      trains at 0.8x the lines/s of two processes and leaves a core for other work.
 # Each selects on the valid splits of its sets together.
@@ -61,5 +61,5 @@ stage base 6 2 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" -
 sources hooker:1 copiste:1 cremma:2 poilus:1 > "$out/base2-sources.toml"
 # A session resumes it from the committed checkpoint: cp checkpoints/base2-last.safetensors
 # $out/base2/last.safetensors, then this script (or hwr train -o $out/base2 --resume).
-stage base2 48 1 "$out/base2-sources.toml" --init "$here/../../models/base.safetensors" --alphabet union \
+stage base2 40 1 "$out/base2-sources.toml" --init "$here/../../models/base.safetensors" --alphabet union \
   --max-minutes 480
