@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hwr.errors import HwrError, ItemFailure, debugging, unforeseen_failures
+from hwr.errors import HwrError, ItemFailure, debugging, failure, unforeseen_failures
 from hwr.shipped import DEFAULT_NAME, DEFAULT_SEGMENTER
 
 F = TypeVar("F", bound=Callable)
+P = TypeVar("P")
 
 Threads = Annotated[
     int | None,
@@ -161,6 +162,39 @@ def line_progress(total: int, label: str = "lines") -> Iterator[Callable[[int], 
             progress.update(1, done, total)
 
         yield advance
+
+
+def for_each_page(
+    pages: Sequence[P],
+    read: Callable[[P], str | None],
+    source: Callable[[P], Path],
+    output: str,
+    say: Callable[[str], None] = typer.echo,
+) -> None:
+    """``read`` each page in turn under a progress bar: it returns the line to ``say`` of the page, or
+    None where the page's ``output`` exists already (skipped: a run resumes). A page that fails is one
+    warning naming its ``source`` and the others go on; then the exit status is 1."""
+    problems, done = 0, 0
+    with line_progress(len(pages), "pages") as advance:
+        for page in pages:
+            advance(1)
+            try:
+                said = read(page)
+            except typer.Exit:
+                raise
+            except Exception as exc:  # one page, whatever went wrong with it, never stops the others
+                warn(f"warning: {failure(str(source(page)), exc)}; page skipped")
+                problems += 1
+                continue
+            if said is None:
+                done += 1
+            else:
+                say(said)
+    if done:
+        warn(f"{done} of {len(pages)} pages already done (their {output} exists): skipped; --overwrite redoes them")
+    if problems:
+        warn(f"{problems} of {len(pages)} pages skipped")
+        raise typer.Exit(1)
 
 
 def parse_list(text: str, option: str, kind: type[int | float] = int) -> tuple:

@@ -25,6 +25,7 @@ from cli.common import (
     device_for,
     existing,
     fail,
+    for_each_page,
     line_progress,
     parse_scale,
     reports_errors,
@@ -32,6 +33,7 @@ from cli.common import (
 )
 
 if TYPE_CHECKING:
+    from hwr.data.layout import PageLayout
     from hwr.model_file import Model
     from hwr.pages import PageReading
     from hwr.recognizer import Transcription
@@ -293,71 +295,58 @@ def _transcribe_pages(
     """Each (layout or page image, page image or None) read at ``scale`` and written out; a page that
     fails is reported in one line and the others are written; pages whose output exists are skipped
     unless ``how.overwrite``; the exit status is 1 if any failed."""
-    from hwr.errors import failure
+    from hwr.data.layout import read_layout
+    from hwr.page_output import clashing
 
     if not how.per_page:
         read_at(recognizer, scale, lambda: [])
 
-    from hwr.page_output import clashing
-
-    problems, done = 0, 0
     to_stdout = how.to_stdout(jobs)
     clash = set() if how.in_place else clashing([source for source, _ in jobs], how.folder)
     if clash:
         warn(f"{len(clash)} inputs share a name but for its suffix: their outputs keep it (NAME.jpg.xml)")
-    say = warn if to_stdout else typer.echo
-    with line_progress(len(jobs), "pages") as advance:
-        for source, image in jobs:
-            advance(1)
-            try:
-                target = None if to_stdout else _target(source, how, source in clash)
-                if target is not None and target.exists() and not how.overwrite and not how.in_place:
-                    done += 1
-                    continue
-                reading, written = _transcribe_page(source, image, recognizer, how, target)
-            except typer.Exit:
-                raise
-            except Exception as exc:  # one page, whatever went wrong with it, never stops the others
-                warn(f"warning: {failure(str(source), exc)}; page skipped")
-                problems += 1
-            else:
-                at = f" at scale {reading.scale:.3f}" if how.per_page and reading.scale is not None else ""
-                say(f"{source}: {len(reading.lines)} lines{at} -> {written or 'stdout'}")
-    if done:
-        warn(f"{done} of {len(jobs)} pages already done (their output exists): skipped; --overwrite redoes them")
-    if problems:
-        warn(f"{problems} of {len(jobs)} pages skipped")
-        raise typer.Exit(1)
+
+    def read_one(job: tuple[Path, Path | None]) -> str | None:
+        source, image = job
+        layout = None if how.segmenter is not None else read_layout(source, image)
+        target = None if to_stdout else _target(source, how, layout, source in clash)
+        if target is not None and target.exists() and not how.overwrite and not how.in_place:
+            return None
+        reading, written = _transcribe_page(source, layout, recognizer, how, target)
+        at = f" at scale {reading.scale:.3f}" if how.per_page and reading.scale is not None else ""
+        return f"{source}: {len(reading.lines)} lines{at} -> {written or 'stdout'}"
+
+    for_each_page(jobs, read_one, lambda job: job[0], "output", warn if to_stdout else typer.echo)
 
 
-def _target(source: Path, how: _PageOutput, full_name: bool) -> Path:
+def _target(source: Path, how: _PageOutput, layout: PageLayout | None, full_name: bool) -> Path:
     """The file a page's output goes to (see :func:`hwr.page_output.output_path`)."""
-    from hwr.data.layout import read_layout
     from hwr.page_output import output_path
 
-    layout_format = None if how.segmenter is not None or how.format is not None else read_layout(source).format
-    return output_path(source, how.chosen(layout_format), how.folder, how.in_place, full_name)  # type: ignore[arg-type]
+    chosen = how.chosen(None if layout is None else layout.format)
+    return output_path(source, chosen, how.folder, how.in_place, full_name)  # type: ignore[arg-type]
 
 
 def _transcribe_page(
-    source: Path, image: Path | None, recognizer: Model, how: _PageOutput, target: Path | None
+    source: Path, layout: PageLayout | None, recognizer: Model, how: _PageOutput, target: Path | None
 ) -> tuple[PageReading, Path | None]:
-    """One page read and written out to ``target`` (None: stdout); returns its reading and ``target``."""
+    """One page, its ``layout`` read (None: a page image that the segmenter reads), written out
+    to ``target`` (None: stdout); returns its reading and ``target``."""
     from hwr.atomic import write_bytes_atomically
     from hwr.page_output import render
-    from hwr.pages import read_layout_page, read_page
+    from hwr.pages import read_layout_page
 
     scale = "auto" if how.per_page else None
-    if how.segmenter is not None:
+    if layout is None:
         from hwr.segmentation.layout import segmented_layout
 
         chosen = how.chosen(None)
         layout_format = chosen if chosen in ("page", "alto") else "page"
-        found = how.segmenter.segment(source)
+        found = how.segmenter.segment(source)  # type: ignore[union-attr]
         layout = segmented_layout(found, layout_format, target or source.with_suffix(".xml"))  # type: ignore[arg-type]
         reading = read_layout_page(recognizer, layout, how.batch_size, scale)
     else:
-        reading = read_page(recognizer, source, image, how.batch_size, scale)
+        reading = read_layout_page(recognizer, layout, how.batch_size, scale)
         for problem in reading.layout.problems:
             warn(f"warning: {problem}")
         chosen = how.chosen(reading.layout.format)

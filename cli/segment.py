@@ -18,6 +18,7 @@ from cli.common import (
     Threads,
     device_for,
     fail,
+    for_each_page,
     line_progress,
     parse_list,
     parse_scale,
@@ -63,44 +64,32 @@ def segment(
     in reading order, each line with its confidence; read them with hwr transcribe LAYOUT.xml."""
     from hwr.atomic import write_bytes_atomically
     from hwr.data.readers import image_paths
-    from hwr.errors import failure
     from hwr.page_output import clashing, output_path, render_layout
     from hwr.segmentation.layout import segmented_layout
     from hwr.segmentation.lines import columns
 
     paths = image_paths(inputs)
     model = load_segmenter_for(segmenter, device, threads)
-    problems, done = 0, 0
     clash = clashing(paths, output)
     if clash:
         warn(f"{len(clash)} images share a name but for its suffix: their layouts keep it (NAME.jpg.xml)")
-    with line_progress(len(paths), "pages") as advance:
-        for path in paths:
-            advance(1)
-            target = output_path(path, format.value, output, full_name=path in clash)
-            if target.exists() and not overwrite:
-                done += 1
-                continue
-            try:
-                found = model.segment(path)
-                layout = segmented_layout(found, format.value, target)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                write_bytes_atomically(target, render_layout(layout))
-            except Exception as exc:  # one page, whatever went wrong with it, never stops the others
-                warn(f"warning: {failure(str(path), exc)}; page skipped")
-                problems += 1
-                continue
-            unsure = sum(line.confidence < UNSURE for line in found.lines)
-            typer.echo(
-                f"{path}: {len(found.lines)} lines in {len(columns(found.lines))} columns"
-                + (f" ({unsure} unsure: confidence < {UNSURE})" if unsure else "")
-                + f" -> {target}"
-            )
-    if done:
-        warn(f"{done} of {len(paths)} pages already done (their layout exists): skipped; --overwrite redoes them")
-    if problems:
-        warn(f"{problems} of {len(paths)} pages skipped")
-        raise typer.Exit(1)
+
+    def segment_page(path: Path) -> str | None:
+        target = output_path(path, format.value, output, full_name=path in clash)
+        if target.exists() and not overwrite:
+            return None
+        found = model.segment(path)
+        layout = segmented_layout(found, format.value, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(target, render_layout(layout))
+        unsure = sum(line.confidence < UNSURE for line in found.lines)
+        return (
+            f"{path}: {len(found.lines)} lines in {len(columns(found.lines))} columns"
+            + (f" ({unsure} unsure: confidence < {UNSURE})" if unsure else "")
+            + f" -> {target}"
+        )
+
+    for_each_page(paths, segment_page, lambda path: path, "layout")
 
 
 @reports_errors

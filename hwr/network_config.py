@@ -117,22 +117,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NetworkConfig:
-        values = checked_fields(cls, data, "network")
-        for key in (
-            "input_block",
-            "hidden_sizes",
-            "subsample_sizes",
-            "dropout",
-            "conv_channels",
-            "conv_dropout",
-            "sequence_lstm",
-        ):
-            if values.get(key) is not None:
-                values[key] = tuple(values[key])
-        for key in ("subsample_blocks", "conv_pools"):
-            if key in values:
-                values[key] = tuple(tuple(b) for b in values[key])
-        return cls(**values)
+        return cls(**checked_fields(cls, data, "network"))
 
 
 def check_rates(name: str, rates: tuple[float, ...] | None, count: int, layer: str) -> None:

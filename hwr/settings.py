@@ -13,8 +13,9 @@ from hwr.errors import ConfigError
 
 
 def checked_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
-    """A copy of ``data``; a :class:`ConfigError` names any key that is not a field of the
-    dataclass ``cls``, or whose value is not of the field's type (a list stands for a tuple)."""
+    """A copy of ``data`` with each list made the tuple its field declares (JSON and TOML have only
+    lists); a :class:`ConfigError` names any key that is not a field of the dataclass ``cls``, or
+    whose value is not of the field's type."""
     if not isinstance(data, dict):
         raise ConfigError(f"{what} settings must be a table of settings, got {data!r}")
     unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
@@ -24,7 +25,20 @@ def checked_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]
     for name, value in data.items():
         if not _matches(value, hints[name]):
             raise ConfigError(f"{what} setting {name} must be {_describe(hints[name])}, got {value!r}")
-    return dict(data)
+    return {name: _as_declared(value, hints[name]) for name, value in data.items()}
+
+
+def _as_declared(value: Any, hint: Any) -> Any:
+    """``value``, which matches ``hint``, with its lists turned into the tuples ``hint`` declares."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        return next(_as_declared(value, arg) for arg in args if _matches(value, arg))
+    if (origin is tuple or hint is tuple) and isinstance(value, (list, tuple)):
+        if not args:
+            return tuple(value)
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        return tuple(_as_declared(v, a) for v, a in zip(value, items))
+    return value
 
 
 def _matches(value: Any, hint: Any) -> bool:

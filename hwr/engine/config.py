@@ -110,8 +110,6 @@ class TrainConfig:
             data = {**data, "augment": False, "augmentation": {}}  # records before ``augment``
         values = checked_fields(cls, data, "training")
         values["augmentation"] = Augmentation.from_dict(values.get("augmentation", {}))
-        if "freeze" in values:
-            values["freeze"] = tuple(values["freeze"])
         return cls(**values)
 
 
@@ -198,7 +196,7 @@ def _source(values: dict[str, Any]) -> SourceConfig:
     train = values.get("train")
     if not train:
         raise ConfigError(f"a data source needs train, the file(s) or folder of its lines; got {values}")
-    return SourceConfig(**{**values, "train": tuple(train) if isinstance(train, list) else train})
+    return SourceConfig(**values)
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,7 @@ class SegmenterConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SegmenterConfig:
-        fields = checked_fields(cls, data, "segmenter")
-        if "channels" in fields:
-            fields["channels"] = tuple(fields["channels"])
-        return cls(**fields)
+        return cls(**checked_fields(cls, data, "segmenter"))
 
 
 @dataclass(frozen=True)
@@ -86,7 +83,4 @@ class SegmenterTraining:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SegmenterTraining:
-        fields = checked_fields(cls, data, "segmenter training")
-        if "zooms" in fields:
-            fields["zooms"] = tuple(fields["zooms"])
-        return cls(**fields)
+        return cls(**checked_fields(cls, data, "segmenter training"))
