@@ -73,7 +73,8 @@ class _MaskPoolReLU(torch.autograd.Function):
 
 def compiled_stage(x: Tensor, sizes: Tensor, conv: nn.Conv2d, pool: Pool, module: ModuleType) -> Tensor:
     """:func:`reference_stage` by the compiled kernels."""
-    if conv.in_channels == 1 and not x.requires_grad and conv.kernel_size == (3, 3) and conv.padding == (1, 1):
+    plain = conv.kernel_size == (3, 3) and conv.padding == (1, 1) and conv.stride == (1, 1) and conv.dilation == (1, 1)
+    if plain and conv.in_channels == 1 and conv.bias is not None and not x.requires_grad:
         out = _FirstStage.apply(x[:, 0], conv.weight, conv.bias, sizes, pool, module)
     else:
         y = conv(x).permute(0, 2, 3, 1).contiguous()  # (B, H, W, C): no copy where the convolution gave channels-last
@@ -85,6 +86,7 @@ def convolution_stage(
     x: Tensor, sizes: Tensor, conv: nn.Conv2d, pool: Pool, compiled: bool = True
 ) -> tuple[Tensor, Tensor]:
     """One stage and the images' sizes after it: compiled on the CPU where it can be (and ``compiled``)."""
-    module = CONVOLUTION_KERNELS.load() if compiled and x.device.type == "cpu" else None
+    kernels = compiled and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    module = CONVOLUTION_KERNELS.load() if kernels else None
     out = compiled_stage(x, sizes, conv, pool, module) if module is not None else reference_stage(x, sizes, conv, pool)
     return out, shrink(sizes, pool)

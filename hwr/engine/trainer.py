@@ -46,9 +46,9 @@ MAX_BAD_STEPS = 20
 """Consecutive non-finite losses after which training stops."""
 FROZEN = "frozen"
 """Optimizer group key: the group of frozen parts (its learning rate is 0 while they are)."""
-T, R = TypeVar("T"), TypeVar("R")
 PEAK_LR = "peak_lr"
 """Optimizer group key: the learning rate the schedule scales (lowered by reduce-on-plateau)."""
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def make_optimizer(model: Model, config: TrainConfig) -> torch.optim.Optimizer:
