@@ -17,7 +17,8 @@ torch.manual_seed(0)
 net = MDLSTMNetwork(NetworkConfig(num_classes=10, conv_channels=(16, 32), conv_pools=((2, 2), (2, 2)),
                                   input_block=(2, 1), hidden_sizes=(8, 16), subsample_sizes=(32,),
                                   subsample_blocks=((2, 1),)))
-images, sizes = torch.rand(8, 64, 1024), torch.tensor([[64, 1024]] * 8)
+# The second convolution's output, 16 x 32 x 32 x 512 floats, is above glibc's largest mmap threshold (32 MiB).
+images, sizes = torch.rand(16, 64, 1024), torch.tensor([[64, 1024]] * 16)
 
 def step():
     log_probs, _ = net(images, sizes)
