@@ -26,6 +26,7 @@ from cli.common import (
     parse_settings,
     reports_errors,
     set_threads,
+    warn,
 )
 from hwr.data.augmentation import Augmentation
 from hwr.data.images import Preprocessing
@@ -369,14 +370,29 @@ def synth(
         list[Path] | None,
         typer.Option(help="A TrueType/OpenType font (repeatable); default: the installed hand-drawn fonts."),
     ] = None,
+    text: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A plain-text file, a text a line (repeatable): the lines are runs of its words (a "
+            "collection's own transcriptions: its language and characters); default: English words."
+        ),
+    ] = None,
 ) -> None:
     """Render synthetic handwriting lines (texts never repeat across splits) with a manifest."""
-    from hwr.synth import generate_dataset
+    from hwr.data.corpus import read_corpus
+    from hwr.synth import available_fonts, generate_dataset
+    from hwr.synth.render import undrawable
 
     for f in font or []:
         if not f.is_file():
             fail(f"{f}: font file not found")
-    manifest = generate_dataset(out_dir, lines, seed, valid, test, list(font) if font else None)
+    fonts = list(font) if font else available_fonts()
+    corpus = read_corpus(text) if text else None
+    if corpus is not None:
+        missing = undrawable("".join(sorted(set("".join(corpus)) - {" "})), fonts)
+        if missing:
+            warn(f"no font draws {' '.join(missing)}: texts with them are left out")
+    manifest = generate_dataset(out_dir, lines, seed, valid, test, fonts, corpus)
     typer.echo(f"wrote {lines} lines and {manifest}")
 
 

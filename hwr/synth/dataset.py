@@ -11,7 +11,7 @@ import pandas as pd
 from hwr.atomic import write_bytes_atomically
 from hwr.errors import ConfigError
 from hwr.synth.render import available_fonts, missing_glyphs, render_line
-from hwr.synth.text import TextSource
+from hwr.synth.text import CorpusSource, TextSource
 
 SPLITS = ("train", "valid", "test")
 
@@ -23,11 +23,13 @@ def generate_dataset(
     valid_fraction: float = 0.1,
     test_fraction: float = 0.1,
     fonts: list[Path] | None = None,
+    corpus: list[str] | None = None,
 ) -> Path:
     """Render ``lines`` distinct lines into ``out_dir``; returns the manifest path.
 
-    No text occurs in two splits, so valid and test CERs are measured on unseen
-    text. The same ``seed`` gives the same images and manifest.
+    Their texts are the project's English vocabulary, or runs of words of ``corpus`` (those with a
+    character no font draws are left out). No text occurs in two splits, so valid and test CERs are
+    measured on unseen text. The same ``seed`` gives the same images and manifest.
     """
     if lines < 1:
         raise ConfigError(f"need at least one line, got {lines}")
@@ -41,15 +43,14 @@ def generate_dataset(
             missing_glyphs(font, "a")
         except OSError as exc:
             raise ConfigError(f"{font}: not a usable font file ({exc})") from None
-    texts = TextSource(seed).unique_lines(lines)
+    source = TextSource(seed) if corpus is None else CorpusSource(corpus, seed)
+    texts = source.unique_lines(lines, lambda text: any(not missing_glyphs(font, text) for font in fonts))
     n_valid, n_test = round(lines * valid_fraction), round(lines * test_fraction)
     splits = ["valid"] * n_valid + ["test"] * n_test + ["train"] * (lines - n_valid - n_test)
     rows = []
     for k, (text, split) in enumerate(zip(texts, splits)):
         rng = np.random.default_rng([seed, k])
         usable = [f for f in fonts if not missing_glyphs(f, text)]
-        if not usable:
-            raise ConfigError(f"no font has every character of {text!r}")
         font = usable[int(rng.integers(len(usable)))]
         image = render_line(text, font, rng)
         name = f"images/{k:06d}.png"

@@ -31,6 +31,11 @@ def available_fonts() -> list[Path]:
     return fonts
 
 
+def undrawable(characters: str, fonts: list[Path]) -> str:
+    """Characters that none of ``fonts`` has a glyph for."""
+    return "".join(c for c in characters if all(missing_glyphs(font, c) for font in fonts))
+
+
 def missing_glyphs(font: Path, characters: str) -> str:
     """Characters that ``font`` has no glyph for (they would render as its 'missing' box)."""
     face = _font(str(font), 32)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from hwr.data.readers import read_lines
+from hwr.errors import ConfigError
 from hwr.synth import TextSource, available_fonts, generate_dataset, render_line
 from hwr.synth.render import missing_glyphs
+from hwr.synth.text import CorpusSource
 
 
 def test_text_source_is_seeded_and_covers_its_charset():
@@ -45,3 +51,24 @@ def test_a_broken_font_file_is_named(tmp_path):
     (tmp_path / "bad.ttf").write_bytes(b"not a font")
     with pytest.raises(ValueError, match=r"bad\.ttf: not a usable font file"):
         generate_dataset(tmp_path / "out", 2, fonts=[tmp_path / "bad.ttf"])
+
+
+def test_a_corpus_gives_runs_of_its_own_words_in_their_order():
+    corpus = ["Je soussigné André René Vaugon", "né à Marolles-les-Braults le dix huit", "lègue à ma femme"]
+    texts = CorpusSource(corpus, seed=3).unique_lines(40)
+    assert CorpusSource(corpus, seed=3).unique_lines(40) == texts and len(set(texts)) == 40
+    for text in texts:
+        assert any(f" {text} " in f" {line} " for line in corpus), text  # consecutive words of one line
+    with pytest.raises(ConfigError, match="could not make 1000 distinct lines"):
+        CorpusSource(corpus, seed=3).unique_lines(1000)  # the corpus has fewer runs than that
+
+
+def test_synth_from_a_corpus_leaves_out_texts_no_font_draws(tmp_path):
+    corpus = tmp_path / "wills.txt"
+    corpus.write_text("Je lègue à ma femme tous mes biens\nfait à Versailles le dix mai\nſ ſ ſ\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "out"), "--lines", "30", "--text", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert "no font draws ſ: texts with them are left out" in result.output
+    table = pd.read_csv(tmp_path / "out/lines.tsv", sep="\t", keep_default_na=False)
+    assert len(table) == 30 and not any("ſ" in text for text in table["text"])
+    assert {"è", "à"} & set("".join(table["text"]))  # French as written
