@@ -37,8 +37,9 @@ from hwr.data.images import normalize_line
 from hwr.data.readers import LineImages, read_lines
 from hwr.engine.config import RunConfig, read_config_file
 from hwr.engine.trainer import make_optimizer
-from hwr.mdlstm.layer import _kernel
+from hwr.mdlstm import compiled
 from hwr.mdlstm.scan import scan
+from hwr.mdlstm.wavefront import WavefrontKernel
 from hwr.model_file import Model
 from hwr.network import MDLSTMNetwork, to_blocks
 from hwr.threads import configure_threads
@@ -119,7 +120,7 @@ def profiled_step(network: MDLSTMNetwork, images, sizes, targets, target_lengths
             return torch.addmm(m.bias.reshape(-1), x.reshape(-1, m.input_size), weight).view(shape)
 
         x = piece(f"MDLSTM {level + 1} input projection", x, project, 2 * b * h * w * mdlstm.input_size * 20 * n)
-        kernel = _kernel("auto", x.device)
+        kernel = compiled.kernel() or WavefrontKernel()  # as the layer picks on the CPU
         x = piece(
             f"MDLSTM {level + 1} scans",
             x,
