@@ -32,6 +32,16 @@ void check_sizes(const at::Tensor& sizes, int64_t B) {
               "sizes must be (B, 2) int64");
 }
 
+// For a (B, H, W, C) stage output with these sizes, pooled over ph x pw: the pooled output (B, Ho,
+// Wo, C), all 0 (the ReLU's floor), and where each value's maximum came from, all -1 (nowhere).
+std::vector<at::Tensor> pooled_outputs(int64_t B, int64_t H, int64_t W, int64_t C, const at::Tensor& sizes,
+                                       int64_t ph, int64_t pw, const at::TensorOptions& options) {
+  TORCH_CHECK(H * W < (int64_t(1) << 31), "image too large");
+  check_sizes(sizes, B);
+  const int64_t Ho = ceil_div(H, ph), Wo = ceil_div(W, pw);
+  return {at::zeros({B, Ho, Wo, C}, options), at::full({B, Ho, Wo, C}, -1, options.dtype(at::kInt))};
+}
+
 // One channel's block row (rows [0, rows) of `row`, `stride` apart; columns [0, wb)) max-pooled
 // over pw columns and ReLU'd into best[xo] and where[xo] (the image position y0 + r, x of the
 // maximum, or -1). Windows are visited in PyTorch's order (row by row) for every xo at once,
@@ -67,11 +77,9 @@ std::vector<at::Tensor> first_forward(at::Tensor images, at::Tensor weight, at::
   TORCH_CHECK(weight.scalar_type() == images.scalar_type() && bias.scalar_type() == images.scalar_type(),
               "dtype mismatch");
   const int64_t B = images.size(0), H = images.size(1), W = images.size(2), C = weight.size(0);
-  TORCH_CHECK(H * W < (int64_t(1) << 31), "image too large");
-  check_sizes(sizes, B);
-  const int64_t Ho = ceil_div(H, ph), Wo = ceil_div(W, pw);
-  auto out = at::zeros({B, Ho, Wo, C}, images.options());
-  auto where = at::full({B, Ho, Wo, C}, -1, images.options().dtype(at::kInt));
+  const auto outputs = pooled_outputs(B, H, W, C, sizes, ph, pw, images.options());
+  const at::Tensor &out = outputs[0], &where = outputs[1];
+  const int64_t Ho = out.size(1), Wo = out.size(2);
   auto w = weight.contiguous(), b_ = bias.contiguous(), s = sizes.contiguous();
   AT_DISPATCH_FLOATING_TYPES(images.scalar_type(), "first_forward", [&] {
     const scalar_t *img = images.data_ptr<scalar_t>(), *wt = w.data_ptr<scalar_t>(), *bs = b_.data_ptr<scalar_t>();
@@ -109,7 +117,7 @@ std::vector<at::Tensor> first_forward(at::Tensor images, at::Tensor weight, at::
       }
     });
   });
-  return {out, where};
+  return outputs;
 }
 
 // The gradients of weight (C, 1, 3, 3) and bias (C) from the output's gradient (B, Ho, Wo, C).
@@ -164,11 +172,9 @@ std::vector<at::Tensor> first_backward(at::Tensor grad, at::Tensor images, at::T
 std::vector<at::Tensor> pool_forward(at::Tensor x, at::Tensor sizes, int64_t ph, int64_t pw) {
   TORCH_CHECK(x.device().is_cpu() && x.dim() == 4 && x.is_contiguous(), "x must be a contiguous CPU (B, H, W, C) tensor");
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
-  TORCH_CHECK(H * W < (int64_t(1) << 31), "image too large");
-  check_sizes(sizes, B);
-  const int64_t Ho = ceil_div(H, ph), Wo = ceil_div(W, pw);
-  auto out = at::zeros({B, Ho, Wo, C}, x.options());
-  auto where = at::full({B, Ho, Wo, C}, -1, x.options().dtype(at::kInt));
+  const auto outputs = pooled_outputs(B, H, W, C, sizes, ph, pw, x.options());
+  const at::Tensor &out = outputs[0], &where = outputs[1];
+  const int64_t Ho = out.size(1), Wo = out.size(2);
   auto s = sizes.contiguous();
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "pool_forward", [&] {
     const scalar_t* in = x.data_ptr<scalar_t>();
@@ -197,7 +203,7 @@ std::vector<at::Tensor> pool_forward(at::Tensor x, at::Tensor sizes, int64_t ph,
       }
     });
   });
-  return {out, where};
+  return outputs;
 }
 
 // The gradient of x (B, H, W, C) from the output's (B, Ho, Wo, C): each value to where its maximum came from.

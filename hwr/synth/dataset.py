@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -43,14 +44,20 @@ def generate_dataset(
             missing_glyphs(font, "a")
         except OSError as exc:
             raise ConfigError(f"{font}: not a usable font file ({exc})") from None
+
+    @functools.cache
+    def fonts_for(text: str) -> list[Path]:
+        """The fonts that draw every character of ``text``."""
+        return [font for font in fonts if not missing_glyphs(font, text)]
+
     source = TextSource(seed) if corpus is None else CorpusSource(corpus, seed)
-    texts = source.unique_lines(lines, lambda text: any(not missing_glyphs(font, text) for font in fonts))
+    texts = source.unique_lines(lines, lambda text: bool(fonts_for(text)))
     n_valid, n_test = round(lines * valid_fraction), round(lines * test_fraction)
     splits = ["valid"] * n_valid + ["test"] * n_test + ["train"] * (lines - n_valid - n_test)
     rows = []
     for k, (text, split) in enumerate(zip(texts, splits)):
         rng = np.random.default_rng([seed, k])
-        usable = [f for f in fonts if not missing_glyphs(f, text)]
+        usable = fonts_for(text)
         font = usable[int(rng.integers(len(usable)))]
         image = render_line(text, font, rng)
         name = f"images/{k:06d}.png"
