@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from hwr.segmentation.targets import LineShape
+from hwr.segmentation.targets import LineShape, rows_at
 
 THRESHOLD = 0.5
 """A map pixel with at least this baseline probability is on a baseline."""
@@ -29,12 +29,30 @@ JOIN_RISE = 0.3
 """... where the second starts within this many line heights of the first's end, up or down."""
 SAME_COLUMN = 0.5
 """Two lines are in one column where they overlap horizontally by this share of the shorter."""
+FRAGMENT_SHARE = 0.5
+"""A line whose polygon lies this much inside a longer line's is a piece of that line found twice
+(a tall capital, a flourish) and is left out: 0.25-0.8 points of page CER on the valid pages."""
 
 
 @dataclass(frozen=True)
 class FoundLine(LineShape):
     confidence: float
     """Mean baseline probability along it, in (0, 1]."""
+
+
+def line_pitch(baselines: list[np.ndarray]) -> float:
+    """How far apart a page's lines lie: the median, over lines, of the distance from a line's middle
+    column down to the nearest line below that spans it (in the baselines' pixels); nan where no
+    line has one below it."""
+    middles = [(float(np.median(b[:, 0])), b) for b in baselines]
+    distances = []
+    for x, line in middles:
+        y = float(rows_at(line, x))
+        below = [float(rows_at(other, x)) - y for other in baselines if other[:, 0].min() <= x <= other[:, 0].max()]
+        below = [d for d in below if d > 0]
+        if below:
+            distances.append(min(below))
+    return float(np.median(distances)) if distances else float("nan")
 
 
 def find_lines(
@@ -52,7 +70,39 @@ def find_lines(
         for a, b in zip(bounds[:-1], bounds[1:])
     ]
     runs = [run for run in _joined(runs) if run.x[-1] - run.x[0] + 1 >= MIN_COLUMNS]
-    return reading_order([_line(run, scale) for run in runs])
+    return reading_order(_without_fragments([_line(run, scale) for run in runs], scale))
+
+
+def _without_fragments(lines: list[FoundLine], scale: float) -> list[FoundLine]:
+    """``lines`` without those lying mostly (:data:`FRAGMENT_SHARE`) inside the polygon of a longer
+    one, compared in map pixels (page pixels times ``scale``)."""
+    masks = [_mask(line.polygon * scale) for line in lines]
+    kept: list[int] = []
+    for i in sorted(range(len(lines)), key=lambda i: -np.ptp(lines[i].baseline[:, 0])):
+        area = int(masks[i][2].sum())
+        if area and any(_shared(masks[i], masks[k]) >= FRAGMENT_SHARE * area for k in kept):
+            continue
+        kept.append(i)
+    return [lines[i] for i in sorted(kept)]
+
+
+def _mask(polygon: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """A polygon filled on the grid of its bounding box: (left, top, mask)."""
+    corner = np.floor(polygon.min(axis=0)).astype(int)
+    points = np.round(polygon - corner).astype(np.int32)
+    mask = np.zeros(points.max(axis=0)[::-1] + 1, np.uint8)
+    cv2.fillPoly(mask, [points], 1)
+    return int(corner[0]), int(corner[1]), mask.astype(bool)
+
+
+def _shared(a: tuple[int, int, np.ndarray], b: tuple[int, int, np.ndarray]) -> int:
+    """Pixels two masks of :func:`_mask` have in common."""
+    (ax, ay, am), (bx, by, bm) = a, b
+    x0, y0 = max(ax, bx), max(ay, by)
+    x1, y1 = min(ax + am.shape[1], bx + bm.shape[1]), min(ay + am.shape[0], by + bm.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return 0
+    return int(np.logical_and(am[y0 - ay : y1 - ay, x0 - ax : x1 - ax], bm[y0 - by : y1 - by, x0 - bx : x1 - bx]).sum())
 
 
 @dataclass(frozen=True)

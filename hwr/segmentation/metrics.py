@@ -19,8 +19,11 @@ is at least :data:`MIN_IOU`, each used once (greedily, by IoU); precision, recal
 
 **Page CER** (and WER, as :mod:`hwr.metrics` counts them, after its normalisation): the
 predicted lines' readings, in their reading order, against the page's ground-truth text in its
-own, as one text each, and a variant free of reading order: each ground-truth line against the
-reading of the predicted line that detects it (by polygon), the lines left over counted whole.
+own, as one text each, and a variant free of reading order: each predicted line goes to the
+ground-truth line whose baseline is nearest it (mean vertical distance over the columns they
+share), and each ground-truth line is compared with the readings of its pieces, left to right (a
+line found in two pieces is still read whole); predicted lines that share no columns with any
+ground-truth line, and ground-truth lines that get none, count whole.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import cv2
 import numpy as np
 
 from hwr.metrics import ErrorCounts, line_errors
+from hwr.segmentation.targets import rows_at
 
 MIN_TOLERANCE = 2.0
 """Pixels: a tolerance is never below this, however close the lines."""
@@ -200,13 +204,34 @@ def page_errors(readings: Sequence[str], truth: Sequence[str]) -> ErrorCounts:
 
 
 def page_errors_any_order(
-    readings: Sequence[str], polygons: Sequence[np.ndarray], truth: Sequence[str], truth_polygons: Sequence[np.ndarray]
+    readings: Sequence[str],
+    baselines: Sequence[np.ndarray],
+    truth: Sequence[str],
+    truth_baselines: Sequence[np.ndarray | None],
 ) -> ErrorCounts:
-    """Each ground-truth line against the reading of the predicted line that detects it; lines left
-    over on either side count whole (a missed line: its characters; an extra one: its reading)."""
-    matched = match_lines(polygons, truth_polygons)
-    missed = set(range(len(truth))) - {j for _, j in matched}
-    extra = set(range(len(readings))) - {i for i, _ in matched}
-    pairs = [(truth[j], readings[i]) for i, j in matched]
-    pairs += [(truth[j], "") for j in missed] + [("", readings[i]) for i in extra]
-    return sum((line_errors(reference, reading) for reference, reading in pairs), ErrorCounts())
+    """Each ground-truth line against the readings of the predicted lines whose baselines are nearest
+    its own (:func:`baseline_distance`), joined left to right; the lines left over on either side
+    count whole (a missed line: its characters; an extra one: its reading). A ground-truth line
+    without a baseline can only be missed."""
+    pieces: list[list[tuple[float, str]]] = [[] for _ in truth]
+    extra = ErrorCounts()
+    for reading, baseline in zip(readings, baselines):
+        distances = [np.inf if t is None else baseline_distance(baseline, t) for t in truth_baselines]
+        if not distances or min(distances) == np.inf:
+            extra += line_errors("", reading)
+            continue
+        pieces[int(np.argmin(distances))].append((float(baseline[:, 0].min()), reading))
+    return sum(
+        (line_errors(text, " ".join(reading for _, reading in sorted(found))) for text, found in zip(truth, pieces)),
+        extra,
+    )
+
+
+def baseline_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The mean vertical distance between two baselines ``(N, 2)`` over the columns both span, one
+    pixel apart; infinite where they share none."""
+    left, right = max(a[:, 0].min(), b[:, 0].min()), min(a[:, 0].max(), b[:, 0].max())
+    if right < left:
+        return np.inf
+    columns = np.arange(left, right + 1)
+    return float(np.mean(np.abs(rows_at(a, columns) - rows_at(b, columns))))

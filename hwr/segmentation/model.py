@@ -19,10 +19,14 @@ from hwr.data.images import PAGE_MAX_PIXELS, read_gray, to_gray
 from hwr.errors import ConfigError, ModelFileError
 from hwr.model_file import SEGMENTER_FORMAT, VERSION, read_checked, write_checked
 from hwr.segmentation.config import SegmenterConfig
-from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines
-from hwr.segmentation.network import Segmenter, predict_maps
+from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines, line_pitch
+from hwr.segmentation.network import Segmenter, averaged_maps, maps_at
 
 NETWORK_PREFIX = "network."
+MAX_ENLARGEMENT = 2.0
+"""A dense page is read at most this much larger than its first zoom: for a page of 1600 pixels and
+an input of 800, its own pixels, in 1.2-1.5 s (``datasets/segmentation/RESULTS.md``)."""
+"""A dense page is read at most this much larger than the others."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,24 @@ class SegmentationModel:
     """The page is read at each of these zooms of the network's input size, and the maps averaged
     (:func:`~hwr.segmentation.network.predict_maps`): 0.011 more baseline and line F than one on the
     shared sets' valid pages (``datasets/segmentation/RESULTS.md``)."""
+    dense_pitch: float = 20.0
+    """A page whose lines lie closer than this (:func:`~hwr.segmentation.lines.line_pitch`, in input
+    pixels at the first zoom) is read again, once, at the zoom that brings them ``pitch_target``
+    apart (at most :data:`MAX_ENLARGEMENT` times the first): the network learned lines mostly 23-45
+    pixels apart, and it reads CREMMA's densest pages (13-19) as merged lines
+    (``datasets/segmentation/RESULTS.md``)."""
+    pitch_target: float = 36.0
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
             raise ConfigError(f"segmentation threshold {self.threshold} is not in (0, 1)")
         if not self.zooms or not all(0.25 <= zoom <= 4 for zoom in self.zooms):
             raise ConfigError(f"segmentation zooms {self.zooms} are not in [0.25, 4]")
+        if not 0 < self.dense_pitch <= self.pitch_target:
+            raise ConfigError(
+                f"segmentation dense_pitch {self.dense_pitch} and pitch_target {self.pitch_target}: "
+                "need 0 < dense_pitch <= pitch_target"
+            )
 
     @property
     def config(self) -> SegmenterConfig:
@@ -63,10 +79,25 @@ class SegmentationModel:
         path = None if isinstance(image, np.ndarray) else Path(image)
         gray = read_gray(path, PAGE_MAX_PIXELS) if path is not None else to_gray(image, max_pixels=PAGE_MAX_PIXELS)  # type: ignore[arg-type]
         size = (gray.shape[1], gray.shape[0])
-        probability, above, below = predict_maps(self.network, gray, self.zooms)
-        scale = self.config.map_scale(size) * self.zooms[0]
-        lines = find_lines(probability, above, below, scale, self.threshold)
+        scale = self.config.map_scale(size)
+        first = maps_at(self.network, gray, self.zooms[0])
+        enlargement = self._enlargement(find_lines(*first, scale * self.zooms[0], self.threshold), size)
+        if enlargement > 1:  # one reading, larger: two would double a dense page's time
+            zooms = (self.zooms[0] * enlargement,)
+            readings = [(zooms[0], maps_at(self.network, gray, zooms[0]))]
+        else:
+            zooms = self.zooms
+            readings = [(zooms[0], first)] + [(zoom, maps_at(self.network, gray, zoom)) for zoom in zooms[1:]]
+        lines = find_lines(*averaged_maps(readings), scale * zooms[0], self.threshold)
         return Segmentation(path, size, [_on_page(line, size) for line in lines])
+
+    def _enlargement(self, lines: list[FoundLine], size: tuple[int, int]) -> float:
+        """How much larger than its zooms to read a page whose ``lines`` (found at the first zoom)
+        lie closer than :attr:`dense_pitch`; 1 for any other page."""
+        pitch = line_pitch([line.baseline for line in lines]) * self.config.input_scale(size) * self.zooms[0]
+        if not pitch < self.dense_pitch:  # nan too: fewer than two lines
+            return 1.0
+        return min(self.pitch_target / pitch, MAX_ENLARGEMENT)
 
 
 def _on_page(line: FoundLine, size: tuple[int, int]) -> FoundLine:
@@ -89,6 +120,8 @@ def save_segmenter(
         "segmenter": model.config.to_dict(),
         "threshold": model.threshold,
         "zooms": list(model.zooms),
+        "dense_pitch": model.dense_pitch,
+        "pitch_target": model.pitch_target,
     }
     tensors = {NETWORK_PREFIX + name: t for name, t in model.network.state_dict().items()}
     write_checked(path, header, {**tensors, **(extra_tensors or {})})
@@ -102,7 +135,8 @@ def read_segmenter_file(path: str | Path) -> tuple[SegmentationModel, dict[str, 
     try:
         network = Segmenter(SegmenterConfig.from_dict(header["segmenter"]))
         network.load_state_dict(weights)
-        model = SegmentationModel(network, float(header["threshold"]), tuple(header["zooms"]))
+        dense = {k: float(header[k]) for k in ("dense_pitch", "pitch_target") if k in header}  # older files: defaults
+        model = SegmentationModel(network, float(header["threshold"]), tuple(header["zooms"]), **dense)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path}: inconsistent segmentation model file ({exc})") from None
     network.eval()

@@ -77,27 +77,36 @@ def input_size(page_size: tuple[int, int], config: SegmenterConfig, zoom: float 
     return max(1, round(page_size[0] * scale)), max(1, round(page_size[1] * scale))
 
 
-def predict_maps(
-    segmenter: Segmenter, gray: np.ndarray, zooms: tuple[float, ...] = (1.0,)
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The maps of one page (8-bit grayscale): baseline probabilities and heights above and below
-    in map pixels, each ``(rows, cols)`` at the config's :meth:`~SegmenterConfig.map_scale` of the
-    page, and no further (the input's padding is left out). With several ``zooms``, the page is
-    read at each (the first gives the maps' size) and the maps are averaged: small writing is seen
-    better larger, large writing smaller."""
-    page_size = (gray.shape[1], gray.shape[0])
-    averaged: list[np.ndarray] = []
-    for zoom in zooms:
-        width, height = input_size(page_size, segmenter.config, zoom)
-        rows, cols = -(-height // STRIDE), -(-width // STRIDE)
-        maps = [m[:rows, :cols] for m in maps_of_input(segmenter, page_input(gray, segmenter.config, zoom))]
-        if not averaged:
-            averaged = maps
-            continue
-        shape, ratio = averaged[0].shape[::-1], zooms[0] / zoom  # heights are in map pixels of the first zoom
-        for total, m, factor in zip(averaged, maps, (1.0, ratio, ratio)):
-            total += cv2.resize(m, shape, interpolation=cv2.INTER_LINEAR) * factor
-    return tuple(m / len(zooms) for m in averaged)  # type: ignore[return-value]
+Maps = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Baseline probabilities and heights above and below in map pixels, each ``(rows, cols)``."""
+
+
+def predict_maps(segmenter: Segmenter, gray: np.ndarray, zooms: tuple[float, ...] = (1.0,)) -> Maps:
+    """The maps of one page (8-bit grayscale) at the config's :meth:`~SegmenterConfig.map_scale` of
+    the page times ``zooms[0]``. With several ``zooms``, the page is read at each and the maps are
+    averaged (:func:`averaged_maps`): small writing is seen better larger, large writing smaller."""
+    return averaged_maps([(zoom, maps_at(segmenter, gray, zoom)) for zoom in zooms])
+
+
+def maps_at(segmenter: Segmenter, gray: np.ndarray, zoom: float) -> Maps:
+    """The maps of one page read at ``zoom`` of the network's input size, and no further (the
+    input's padding is left out)."""
+    width, height = input_size((gray.shape[1], gray.shape[0]), segmenter.config, zoom)
+    rows, cols = -(-height // STRIDE), -(-width // STRIDE)
+    return tuple(m[:rows, :cols] for m in maps_of_input(segmenter, page_input(gray, segmenter.config, zoom)))  # type: ignore[return-value]
+
+
+def averaged_maps(readings: list[tuple[float, Maps]]) -> Maps:
+    """Maps read at several zooms, each ``(zoom, maps)``, averaged at the first one's size (its
+    heights in its map pixels)."""
+    first_zoom, first = readings[0]
+    shape = first[0].shape[::-1]
+    total = [m.copy() for m in first]
+    for zoom, maps in readings[1:]:
+        ratio = first_zoom / zoom
+        for summed, m, factor in zip(total, maps, (1.0, ratio, ratio)):
+            summed += cv2.resize(m, shape, interpolation=cv2.INTER_LINEAR) * factor
+    return tuple(m / len(readings) for m in total)  # type: ignore[return-value]
 
 
 def maps_of_input(segmenter: Segmenter, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -73,11 +73,17 @@ def draw_maps(lines: Sequence[LineShape], page_size: tuple[int, int], scale: flo
     return Maps(baseline, above, below)
 
 
+def rows_at(baseline: np.ndarray, columns: np.ndarray | float) -> np.ndarray:
+    """The rows of a baseline ``(N, 2)`` at ``columns``, between its points linearly, beyond its
+    ends level."""
+    order = np.argsort(baseline[:, 0], kind="stable")
+    return np.interp(columns, baseline[order, 0], baseline[order, 1])
+
+
 def _extent(polygon: np.ndarray, baseline: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """How far ``polygon`` reaches above and below ``baseline`` at each of ``columns`` (map pixels,
     at least 1): its top and bottom rows there, against the baseline's row."""
-    order = np.argsort(baseline[:, 0])
-    at = np.interp(columns, baseline[order, 0], baseline[order, 1])
+    at = rows_at(baseline, columns)
     (x0, y0) = np.floor(polygon.min(axis=0)).astype(int)
     (x1, y1) = np.ceil(polygon.max(axis=0)).astype(int)
     mask = np.zeros((y1 - y0 + 1, x1 - x0 + 1), bool)

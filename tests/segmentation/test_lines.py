@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hwr.data.layout import read_layout
-from hwr.segmentation.lines import find_lines
+from hwr.segmentation.lines import FoundLine, _without_fragments, find_lines, line_pitch
 from hwr.segmentation.metrics import baseline_scores, line_scores
 from hwr.segmentation.targets import LineShape, draw_maps
 from tests.shared_data import SHARED
@@ -41,6 +41,30 @@ def test_lines_found_again_from_their_maps_in_reading_order():
         first.polygon[:, 1].max(), 110, atol=1.5
     )
     assert all(line.confidence == 1.0 for line in found)
+
+
+def test_line_pitch_is_the_median_distance_to_the_line_below_in_the_same_column():
+    def line(x0: float, x1: float, y: float) -> np.ndarray:
+        return np.array([[x0, y], [(x0 + x1) / 2, y + 1], [x1, y]])
+
+    column = [line(0, 100, y) for y in (10, 30, 50, 75)]  # 20, 20, 25 apart: median 20
+    beside = [line(300, 400, y) for y in (12, 52, 92)]  # a column of its own, 40 apart, 2 below lines above
+    assert line_pitch(column) == pytest.approx(20)
+    assert line_pitch(column + beside) == pytest.approx(25)  # 20, 20, 25, 40, 40
+    assert np.isnan(line_pitch(column[:1])) and np.isnan(line_pitch([]))
+
+
+def test_a_piece_of_a_line_found_twice_is_left_out_and_a_line_between_two_is_not():
+    def line(x0: float, x1: float, y: float, up: float, down: float) -> FoundLine:
+        baseline = np.array([[x0, y], [x1, y]])
+        polygon = np.array([[x0, y - up], [x1, y - up], [x1, y + down], [x0, y + down]])
+        return FoundLine(baseline, polygon, 0.8)
+
+    long = line(0, 400, 100, 40, 15)
+    capital = line(0, 30, 90, 30, 5)  # inside the long line's polygon
+    insertion = line(150, 220, 55, 15, 8)  # between two lines, mostly above the long one's reach
+    kept = _without_fragments([capital, long, insertion], scale=0.5)
+    assert [k.baseline[0, 0] for k in kept] == [0, 150] and kept[0] is long
 
 
 def test_a_faint_run_is_kept_with_its_low_confidence_and_noise_is_not():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hwr.segmentation.metrics import (
+    baseline_distance,
     baseline_scores,
     line_scores,
     match_lines,
@@ -74,11 +75,32 @@ def test_polygons_detect_lines_at_iou_of_a_half():
     assert scores.precision == 0.5 and scores.recall == 0.5
 
 
+def _baseline(x0: float, x1: float, y: float) -> np.ndarray:
+    return np.array([[x0, y], [(x0 + x1) / 2, y + 2], [x1, y]], np.float64)
+
+
 def test_page_cer_in_reading_order_and_free_of_it():
-    truth, polygons = ["Dear Sir", "I am"], [box(0, 0, 99, 19), box(0, 30, 99, 49)]
+    truth, baselines = ["Dear Sir", "I am"], [_baseline(0, 99, 15), _baseline(0, 99, 45)]
     assert page_errors(["Dear Sir", "I am"], truth).cer == 0
     assert page_errors(["I am", "Dear Sir"], truth).char_edits > 0  # the order counts
-    swapped = page_errors_any_order(["I am", "Dear Sir"], polygons[::-1], truth, polygons)
+    swapped = page_errors_any_order(["I am", "Dear Sir"], baselines[::-1], truth, baselines)
     assert swapped.cer == 0
-    missed = page_errors_any_order(["Dear Sir"], polygons[:1], truth, polygons)
+    missed = page_errors_any_order(["Dear Sir"], baselines[:1], truth, baselines)
     assert missed.char_edits == 4 and missed.chars == 12
+
+
+def test_page_cer_free_of_order_reads_a_line_found_in_pieces_whole():
+    truth, baselines = ["Dear Sir", "I am"], [_baseline(0, 99, 15), _baseline(0, 99, 45)]
+    pieces = [_baseline(50, 99, 22), _baseline(0, 99, 40), _baseline(0, 45, 13)]  # the right half first; 7 px off
+    assert page_errors_any_order(["Sir", "I am", "Dear"], pieces, truth, baselines).cer == 0
+    beside = _baseline(150, 190, 30)  # shares no column with the page's lines
+    extra = page_errors_any_order(["Dear Sir", "I am", "p. 2"], [*baselines, beside], truth, baselines)
+    assert extra.char_edits == 4 and extra.chars == 12
+    no_baseline = page_errors_any_order(["Dear Sir", "I am"], baselines, truth, [baselines[0], None])
+    assert no_baseline.char_edits == 4 + 5  # "I am" missed, and read into the first line (" I am")
+
+
+def test_baseline_distance_is_the_mean_over_shared_columns():
+    flat, sloped = np.array([[0.0, 10], [100, 10]]), np.array([[50.0, 20], [150, 30]])
+    assert baseline_distance(flat, sloped) == pytest.approx(12.5)  # 10 to 15 over columns 50-100
+    assert baseline_distance(flat, np.array([[101.0, 10], [200, 10]])) == np.inf

@@ -7,10 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from hwr.errors import ModelFileError
+from hwr.errors import ConfigError, ModelFileError
 from hwr.model_file import load_model
 from hwr.segmentation.config import SegmenterConfig
-from hwr.segmentation.model import SegmentationModel, load_segmenter, read_segmenter_file, save_segmenter
+from hwr.segmentation.lines import FoundLine
+from hwr.segmentation.model import (
+    MAX_ENLARGEMENT,
+    SegmentationModel,
+    load_segmenter,
+    read_segmenter_file,
+    save_segmenter,
+)
 from hwr.segmentation.network import Segmenter, predict_maps
 from hwr.shipped import resolve_model
 
@@ -28,6 +35,7 @@ def test_a_segmenter_file_round_trips_with_its_config_and_extra_fields(tmp_path,
     save_segmenter(tmp_path / "s.safetensors", segmenter, {"training": {"epoch": 3}}, {"state.x": torch.ones(2)})
     loaded, header, extra = read_segmenter_file(tmp_path / "s.safetensors")
     assert loaded.config == CONFIG and loaded.threshold == 0.4 and loaded.zooms == (1.0, 1.25)
+    assert (loaded.dense_pitch, loaded.pitch_target) == (segmenter.dense_pitch, segmenter.pitch_target)
     assert header["training"] == {"epoch": 3}
     assert torch.equal(extra["state.x"], torch.ones(2))
     for ours, theirs in zip(predict_maps(segmenter.network, page), predict_maps(loaded.network, page)):
@@ -91,3 +99,18 @@ def test_maps_read_at_several_zooms_are_averaged_at_the_first_ones_size(segmente
     assert all(a.shape == b.shape for a, b in zip(one, two)) and larger[0].shape != one[0].shape
     np.testing.assert_array_equal(one[0], predict_maps(segmenter.network, page, (1.0,))[0])
     assert not np.array_equal(one[0], two[0])
+
+
+def _lines_apart(pitch: float, count: int = 5) -> list[FoundLine]:
+    baselines = [np.array([[10.0, 20 + k * pitch], [200.0, 20 + k * pitch]]) for k in range(count)]
+    return [FoundLine(b, np.concatenate([b - [0, 5], b[::-1] + [0, 5]]), 0.9) for b in baselines]
+
+
+def test_a_page_of_close_lines_is_read_larger_to_bring_them_apart(segmenter):
+    size = (512, 512)  # input 256: page pixels are read at half
+    assert segmenter._enlargement(_lines_apart(2 * 30), size) == 1.0  # 30 input pixels apart
+    assert segmenter._enlargement(_lines_apart(2 * 19), size) == pytest.approx(36 / 19)
+    assert segmenter._enlargement(_lines_apart(2 * 4), size) == MAX_ENLARGEMENT
+    assert segmenter._enlargement(_lines_apart(2 * 4, count=1), size) == 1.0  # no pitch from one line
+    with pytest.raises(ConfigError):
+        SegmentationModel(segmenter.network, dense_pitch=40.0, pitch_target=36.0)
