@@ -26,7 +26,6 @@ NETWORK_PREFIX = "network."
 MAX_ENLARGEMENT = 2.0
 """A dense page is read at most this much larger than its first zoom: for a page of 1600 pixels and
 an input of 800, its own pixels, in 1.2-1.5 s (``datasets/segmentation/RESULTS.md``)."""
-"""A dense page is read at most this much larger than the others."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class SegmentationModel:
     pixels apart, and it reads CREMMA's densest pages (13-19) as merged lines
     (``datasets/segmentation/RESULTS.md``)."""
     pitch_target: float = 36.0
+    """How far apart (input pixels) a dense page's lines are brought by reading it larger."""
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:

@@ -77,18 +77,18 @@ def input_size(page_size: tuple[int, int], config: SegmenterConfig, zoom: float 
     return max(1, round(page_size[0] * scale)), max(1, round(page_size[1] * scale))
 
 
-Maps = tuple[np.ndarray, np.ndarray, np.ndarray]
+PredictedMaps = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Baseline probabilities and heights above and below in map pixels, each ``(rows, cols)``."""
 
 
-def predict_maps(segmenter: Segmenter, gray: np.ndarray, zooms: tuple[float, ...] = (1.0,)) -> Maps:
+def predict_maps(segmenter: Segmenter, gray: np.ndarray, zooms: tuple[float, ...] = (1.0,)) -> PredictedMaps:
     """The maps of one page (8-bit grayscale) at the config's :meth:`~SegmenterConfig.map_scale` of
     the page times ``zooms[0]``. With several ``zooms``, the page is read at each and the maps are
     averaged (:func:`averaged_maps`): small writing is seen better larger, large writing smaller."""
     return averaged_maps([(zoom, maps_at(segmenter, gray, zoom)) for zoom in zooms])
 
 
-def maps_at(segmenter: Segmenter, gray: np.ndarray, zoom: float) -> Maps:
+def maps_at(segmenter: Segmenter, gray: np.ndarray, zoom: float) -> PredictedMaps:
     """The maps of one page read at ``zoom`` of the network's input size, and no further (the
     input's padding is left out)."""
     width, height = input_size((gray.shape[1], gray.shape[0]), segmenter.config, zoom)
@@ -96,7 +96,7 @@ def maps_at(segmenter: Segmenter, gray: np.ndarray, zoom: float) -> Maps:
     return tuple(m[:rows, :cols] for m in maps_of_input(segmenter, page_input(gray, segmenter.config, zoom)))  # type: ignore[return-value]
 
 
-def averaged_maps(readings: list[tuple[float, Maps]]) -> Maps:
+def averaged_maps(readings: list[tuple[float, PredictedMaps]]) -> PredictedMaps:
     """Maps read at several zooms, each ``(zoom, maps)``, averaged at the first one's size (its
     heights in its map pixels)."""
     first_zoom, first = readings[0]
