@@ -192,7 +192,8 @@ def evaluate_segmentation(
     device: Device = "cpu",
 ) -> None:
     """Score a segmenter on pages with layouts: cBAD baseline P/R/F, line P/R/F at polygon IoU >= 0.5, and
-    with --text the page CER of its lines against the layout's (in reading order, and in any order)."""
+    with --text the page CER of its lines against the layout's (in reading order, and in any order). A page
+    that cannot be read is named and the others scored; the exit status is then 1."""
     from hwr.data.readers import layout_paths
     from hwr.segmentation.evaluation import evaluate_pages
 
@@ -203,3 +204,5 @@ def evaluate_segmentation(
         report = evaluate_pages(found, paths, recognizer, regions, advance, warn, parse_scale(scale))
     for row in report.rows():
         typer.echo(row)
+    if report.problems:  # named as they happened; the others are scored
+        raise typer.Exit(1)

@@ -131,9 +131,8 @@ def evaluate_page(
     reading = read_layout_page(recognizer, segmented_layout(ours, "page", path.with_suffix(".hwr.xml")), scale=scale)
     readings = [line.transcription.text for line in reading.lines]
     theirs = [line.transcription.text for line in read_layout_page(recognizer, layout, scale=scale).lines]
-    baselines = [line.line.baseline for line in reading.lines]
     truth_baselines = [None if t.baseline is None else t.baseline * factor for t in layout.lines]
-    any_order = page_errors_any_order(readings, baselines, texts, truth_baselines)
+    any_order = page_errors_any_order(readings, [line.line.baseline for line in reading.lines], texts, truth_baselines)
     return PageScore(
         path,
         baselines,
