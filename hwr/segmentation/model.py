@@ -47,8 +47,9 @@ class SegmentationModel:
     """A map pixel with this baseline probability or more is on a line."""
     zooms: tuple[float, ...] = (1.0, 1.25)
     """The page is read at each of these zooms of the network's input size, and the maps averaged
-    (:func:`~hwr.segmentation.network.predict_maps`): 0.011 more baseline and line F than one on the
-    shared sets' valid pages (``datasets/segmentation/RESULTS.md``)."""
+    (:func:`~hwr.segmentation.network.averaged_maps`): 0.011 more baseline and line F than one on the
+    shared sets' valid pages (``datasets/segmentation/RESULTS.md``). A dense page is read once,
+    larger, instead (:attr:`dense_pitch`)."""
     dense_pitch: float = 20.0
     """A page whose lines lie closer than this (:func:`~hwr.segmentation.lines.line_pitch`, in input
     pixels at the first zoom) is read again, once, at the zoom that brings them ``pitch_target``
