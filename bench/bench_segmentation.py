@@ -60,17 +60,21 @@ def main() -> None:
         for model_name, recognizer in recognizers.items():
             scale = None if arguments.scale == "none" else "auto"
             report = evaluate_pages(segmenter, pages, recognizer, name in REGIONS_ALSO, warn=print, scale=scale)
-            found, any_order, theirs = (report.total(k) for k in ("errors", "errors_any_order", "errors_of_layout"))
+            found, any_order, theirs, missed, extra = (
+                report.total(k) for k in ("errors", "errors_any_order", "errors_of_layout", "missed", "extra")
+            )
+            points = [100 * part.char_edits / max(1, any_order.chars) for part in (missed, extra)]
             cer_rows.append(
                 f"| {name} | {model_name} | {100 * theirs.cer:.2f} | {100 * found.cer:.2f} | {100 * any_order.cer:.2f} | "
-                f"{100 * (found.cer - theirs.cer):+.2f} |"
+                f"{points[0]:.2f} | {points[1]:.2f} | {100 * (found.cer - theirs.cer):+.2f} |"
             )
     if cer_rows:
         print("\nPage CER (%), the found lines read against the layout's own (Poilus: inside its regions):\n")
         print(
-            "| set | recognizer | layout's lines | found lines, reading order | found lines, any order | difference |"
+            "| set | recognizer | layout's lines | found lines, reading order | found lines, any order "
+            "| of which missed lines | of which extra lines | difference |"
         )
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         print("\n".join(cer_rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process: {peak:.0f} MB")

@@ -25,7 +25,7 @@ from hwr.model_file import Model
 from hwr.pages import read_layout_page
 from hwr.segmentation.layout import segmented_layout
 from hwr.segmentation.lines import FoundLine
-from hwr.segmentation.metrics import Scores, baseline_scores, line_scores, page_errors, page_errors_any_order
+from hwr.segmentation.metrics import Scores, any_order_parts, baseline_scores, line_scores, page_errors
 from hwr.segmentation.model import Segmentation, SegmentationModel
 
 NONE = Scores(0, 0, 0, 0)
@@ -45,6 +45,10 @@ class PageScore:
     errors_any_order: ErrorCounts | None = None
     errors_of_layout: ErrorCounts | None = None
     """The layout's own lines' readings against the page's text."""
+    missed: ErrorCounts | None = None
+    """Of ``errors_any_order``: the layout's lines that no found line went to."""
+    extra: ErrorCounts | None = None
+    """Of ``errors_any_order``: the readings of found lines that went to no layout line."""
 
 
 @dataclass
@@ -77,6 +81,11 @@ class SegmentationReport:
             ):
                 counts = self.total(name)
                 rows.append(f"page CER, {label}: {100 * counts.cer:.2f}% (WER {100 * counts.wer:.2f}%)")
+            any_order, missed, extra = (self.total(name) for name in ("errors_any_order", "missed", "extra"))
+            rows.append(
+                f"  of the any-order CER: {100 * missed.char_edits / max(1, any_order.chars):.2f} points from layout "
+                f"lines missed, {100 * extra.char_edits / max(1, any_order.chars):.2f} from found lines that are no layout line's"
+            )
         return rows
 
 
@@ -132,7 +141,9 @@ def evaluate_page(
     readings = [line.transcription.text for line in reading.lines]
     theirs = [line.transcription.text for line in read_layout_page(recognizer, layout, scale=scale).lines]
     truth_baselines = [None if t.baseline is None else t.baseline * factor for t in layout.lines]
-    any_order = page_errors_any_order(readings, [line.line.baseline for line in reading.lines], texts, truth_baselines)
+    assigned, missed, extra = any_order_parts(
+        readings, [line.line.baseline for line in reading.lines], texts, truth_baselines
+    )
     return PageScore(
         path,
         baselines,
@@ -140,8 +151,10 @@ def evaluate_page(
         len(lines),
         seconds,
         page_errors(readings, texts),
-        any_order,
+        assigned + missed + extra,
         page_errors(theirs, texts),
+        missed,
+        extra,
     )
 
 

@@ -29,8 +29,10 @@ def test_a_report_with_a_recognizer_scores_and_reads_every_page():
         assert 0.5 < page.baselines.f <= 1 and page.found > 0
         assert page.errors.chars == page.errors_of_layout.chars > page.errors_any_order.chars > 0  # + line breaks
         assert page.errors_of_layout.cer <= page.errors.cer + 0.5  # the found lines read nearly as well
+        assert page.missed.char_edits + page.extra.char_edits <= page.errors_any_order.char_edits
     rows = "\n".join(report.rows())
-    for label in ("baselines (cBAD)", "lines (IoU >= 0.5)", "reading order", "any order", "the layout's lines"):
+    labels = ("baselines (cBAD)", "lines (IoU >= 0.5)", "reading order", "any order", "the layout's lines", "missed")
+    for label in labels:
         assert label in rows
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hwr.metrics import ErrorCounts
 from hwr.segmentation.metrics import (
+    any_order_parts,
     baseline_distance,
     baseline_scores,
     line_scores,
     match_lines,
     page_errors,
-    page_errors_any_order,
     polygon_iou,
     sample,
     tolerances,
@@ -75,6 +76,10 @@ def test_polygons_detect_lines_at_iou_of_a_half():
     assert scores.precision == 0.5 and scores.recall == 0.5
 
 
+def page_errors_any_order(*lines) -> ErrorCounts:
+    return sum(any_order_parts(*lines), ErrorCounts())
+
+
 def _baseline(x0: float, x1: float, y: float) -> np.ndarray:
     return np.array([[x0, y], [(x0 + x1) / 2, y + 2], [x1, y]], np.float64)
 
@@ -87,6 +92,10 @@ def test_page_cer_in_reading_order_and_free_of_it():
     assert swapped.cer == 0
     missed = page_errors_any_order(["Dear Sir"], baselines[:1], truth, baselines)
     assert missed.char_edits == 4 and missed.chars == 12
+    assigned, missed, extra = any_order_parts(
+        ["Dear Sir", "p. 2"], [baselines[0], _baseline(150, 190, 30)], truth, baselines
+    )
+    assert (assigned.char_edits, missed.char_edits, extra.char_edits) == (0, 4, 4)
 
 
 def test_page_cer_free_of_order_reads_a_line_found_in_pieces_whole():
