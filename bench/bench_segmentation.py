@@ -60,10 +60,8 @@ def main() -> None:
         for model_name, recognizer in recognizers.items():
             scale = None if arguments.scale == "none" else "auto"
             report = evaluate_pages(segmenter, pages, recognizer, name in REGIONS_ALSO, warn=print, scale=scale)
-            found, any_order, theirs, missed, extra = (
-                report.total(k) for k in ("errors", "errors_any_order", "errors_of_layout", "missed", "extra")
-            )
-            points = [100 * part.char_edits / max(1, any_order.chars) for part in (missed, extra)]
+            found, any_order, theirs = (report.total(k) for k in ("errors", "errors_any_order", "errors_of_layout"))
+            points = report.any_order_points()
             cer_rows.append(
                 f"| {name} | {model_name} | {100 * theirs.cer:.2f} | {100 * found.cer:.2f} | {100 * any_order.cer:.2f} | "
                 f"{points[0]:.2f} | {points[1]:.2f} | {100 * (found.cer - theirs.cer):+.2f} |"

@@ -60,6 +60,11 @@ class SegmentationReport:
         start = NONE if name in ("baselines", "lines") else ErrorCounts()
         return sum((getattr(page, name) for page in self.pages), start)
 
+    def any_order_points(self) -> tuple[float, float]:
+        """Points of the any-order page CER from layout lines missed, and from extra found lines."""
+        characters = max(1, self.total("errors_any_order").chars)
+        return tuple(100 * self.total(name).char_edits / characters for name in ("missed", "extra"))  # type: ignore[return-value]
+
     def rows(self) -> list[str]:
         """The report as ``hwr evaluate-segmentation`` prints it."""
         if not self.pages:
@@ -81,10 +86,10 @@ class SegmentationReport:
             ):
                 counts = self.total(name)
                 rows.append(f"page CER, {label}: {100 * counts.cer:.2f}% (WER {100 * counts.wer:.2f}%)")
-            any_order, missed, extra = (self.total(name) for name in ("errors_any_order", "missed", "extra"))
+            missed, extra = self.any_order_points()
             rows.append(
-                f"  of the any-order CER: {100 * missed.char_edits / max(1, any_order.chars):.2f} points from layout "
-                f"lines missed, {100 * extra.char_edits / max(1, any_order.chars):.2f} from found lines that are no layout line's"
+                f"  of the any-order CER: {missed:.2f} points from layout lines missed, "
+                f"{extra:.2f} from found lines that are no layout line's"
             )
         return rows
 
