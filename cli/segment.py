@@ -145,7 +145,7 @@ def train_segmenter(
         if resume:
             if data or valid or init or overwrite:
                 fail("--resume continues a run as it is: give only --output (and --epochs to extend it)")
-            run = resume_segmenter_run(output, epochs, progress.log, progress.update, torch_device)
+            resume_segmenter_run(output, epochs, progress.log, progress.update, torch_device)
         else:
             if not data:
                 fail("give the training pages (PAGE-XML/ALTO files, folders or globs), or --resume")
@@ -164,13 +164,9 @@ def train_segmenter(
             )
             config = None if init else SegmenterConfig(input_size, parse_list(channels, "--channels"), hidden)
             start = resolve_model(init, DEFAULT_SEGMENTER) if init else None
-            run = start_segmenter_run(
+            start_segmenter_run(
                 train, held, output, training, config, start, overwrite, progress.log, progress.update, torch_device
             )
-    typer.echo(
-        f"best: epoch {run.best_epoch}, valid baseline F {run.history[run.best_epoch - 1]['valid_baseline_f']:.4f}, "
-        f"line F {run.history[run.best_epoch - 1]['valid_line_f']:.4f}: {output / 'best.safetensors'}"
-    )
 
 
 @reports_errors

@@ -271,7 +271,11 @@ def _fit(
             f"epoch {epoch}: loss {total / steps:.4f}, valid baseline F {baselines.f:.4f}, line F {lines.f:.4f}"
             f"{' (best)' if improved else ''}, {time.perf_counter() - start:.0f} s"
         )
-    log(f"best: epoch {run.best_epoch} (mean of baseline F and line F {run.best:.4f}): {out_dir / BEST}")
+    best = run.history[run.best_epoch - 1]
+    log(
+        f"best: epoch {run.best_epoch}, valid baseline F {best['valid_baseline_f']:.4f}, line F "
+        f"{best['valid_line_f']:.4f} (mean {run.best:.4f}): {out_dir / BEST}"
+    )
     return run
 
 

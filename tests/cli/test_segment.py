@@ -1,7 +1,8 @@
 """``hwr segment`` and ``hwr transcribe`` of page images without a layout: layouts written, a run
 that resumes, bad pages reported in one line without stopping the others, and lines and pages
-not mixed up. The segmenter here is a small untrained one: what it finds is not judged (the
-shipped one is, in tests/test_real_pages.py)."""
+not mixed up; ``hwr train-segmenter`` on real pages, resumed and extended. The segmenters here are
+small untrained ones: what they find is not judged (the shipped one is, in
+tests/test_real_pages.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hwr.data.layout import read_layout
 from hwr.segmentation.config import SegmenterConfig
 from hwr.segmentation.model import SegmentationModel, save_segmenter
 from hwr.segmentation.network import Segmenter
+from tests.shared_data import PAGE_SETS, SHARED
 
 runner = CliRunner()
 
@@ -91,3 +93,35 @@ def test_pages_and_lines_are_not_mixed_up(tmp_path, segmenter, scans):
     assert as_lines.exit_code == 0 and "looks like a page" in as_lines.output
     as_pages = invoke("transcribe", scans, "--segment", "always", "--segmenter", segmenter, "-o", tmp_path / "o")
     assert as_pages.exit_code == 0 and (tmp_path / "o" / "line.txt").exists()
+
+
+def test_train_segmenter_trains_on_real_pages_then_resumes_and_extends(tmp_path):
+    pages = [path for name in PAGE_SETS for path in sorted((SHARED / name / "pages/train").glob("*.xml"))[:1]]
+    if len(pages) < 4:
+        pytest.skip("the shared page sets are not on this machine")
+    out = tmp_path / "run"
+    tiny = (
+        "--input-size",
+        192,
+        "--channels",
+        "4,6,8",
+        "--hidden",
+        3,
+        "--crop",
+        96,
+        "--batch-size",
+        2,
+        "--zooms",
+        "1.0",
+    )
+    result = invoke("train-segmenter", *pages[:3], "--valid", pages[3], "-o", out, "--epochs", 1, *tiny)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("best: epoch 1, valid baseline F") == 1
+    assert {"best.safetensors", "last.safetensors", "log.csv", "curves.png"} <= {p.name for p in out.iterdir()}
+    again = invoke("train-segmenter", *pages[:3], "-o", out)
+    assert again.exit_code == 1 and "--resume" in again.output
+    mixed = invoke("train-segmenter", *pages[:3], "-o", out, "--resume")
+    assert mixed.exit_code != 0 and "--resume continues a run as it is" in mixed.output
+    extended = invoke("train-segmenter", "-o", out, "--resume", "--epochs", 2)
+    assert extended.exit_code == 0, extended.output
+    assert "resuming" in extended.output and "epoch 2:" in extended.output
