@@ -212,16 +212,21 @@ def any_order_parts(
     """The page CER free of reading order, in three parts (where the segmentation's cost in CER
     comes from): each ground-truth line against the readings of the predicted lines whose baselines
     are nearest its own (:func:`baseline_distance`), joined left to right; the ground-truth lines
-    that got none (their characters), and the readings of the predicted lines that went to none. A
-    ground-truth line without a baseline can only be missed."""
+    that got none (their characters), and the readings of the predicted lines that went to none:
+    those sharing no column with a ground-truth line, or farther from the nearest one than it lies
+    from its own nearest neighbour (writing the ground truth leaves out, such as printed forms and
+    later notes, rather than a piece of that line). A ground-truth line without a baseline can only
+    be missed."""
+    reach = [_nearest_other(k, truth_baselines) for k in range(len(truth_baselines))]
     pieces: list[list[tuple[float, str]]] = [[] for _ in truth]
     extra = ErrorCounts()
     for reading, baseline in zip(readings, baselines):
         distances = [np.inf if t is None else baseline_distance(baseline, t) for t in truth_baselines]
-        if not distances or min(distances) == np.inf:
+        nearest = int(np.argmin(distances)) if distances else -1
+        if nearest < 0 or distances[nearest] == np.inf or distances[nearest] > reach[nearest]:
             extra += line_errors("", reading)
             continue
-        pieces[int(np.argmin(distances))].append((float(baseline[:, 0].min()), reading))
+        pieces[nearest].append((float(baseline[:, 0].min()), reading))
     assigned, missed = ErrorCounts(), ErrorCounts()
     for text, found in zip(truth, pieces):
         errors = line_errors(text, " ".join(reading for _, reading in sorted(found)))
@@ -230,6 +235,18 @@ def any_order_parts(
         else:
             missed += errors
     return assigned, missed, extra
+
+
+def _nearest_other(k: int, baselines: Sequence[np.ndarray | None]) -> float:
+    """The distance from baseline ``k`` to the nearest other one it shares columns with (infinite
+    where there is none, or ``k`` has no baseline)."""
+    line = baselines[k]
+    if line is None:
+        return np.inf
+    return min(
+        (baseline_distance(line, other) for j, other in enumerate(baselines) if j != k and other is not None),
+        default=np.inf,
+    )
 
 
 def baseline_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -109,6 +109,18 @@ def test_page_cer_free_of_order_reads_a_line_found_in_pieces_whole():
     assert no_baseline.char_edits == 4 + 5  # "I am" missed, and read into the first line (" I am")
 
 
+def test_a_found_line_farther_from_the_page_s_lines_than_they_lie_apart_is_extra():
+    truth, baselines = ["Dear Sir", "I am"], [_baseline(0, 99, 15), _baseline(0, 99, 45)]  # 30 apart
+    below = _baseline(0, 99, 70)  # 25 under the last line: a piece of it
+    assigned, missed, extra = any_order_parts(["Dear Sir", "I am", "yours"], [*baselines, below], truth, baselines)
+    assert (assigned.char_edits, missed.char_edits, extra.char_edits) == (6, 0, 0)  # "I am yours"
+    note = _baseline(0, 99, 80)  # 35 under it: farther than the lines lie apart, writing of its own
+    assigned, missed, extra = any_order_parts(["Dear Sir", "I am", "yours"], [*baselines, note], truth, baselines)
+    assert (assigned.char_edits, missed.char_edits, extra.char_edits) == (0, 0, 5)
+    alone = any_order_parts(["Dear Sir", "p. 2"], [baselines[0], _baseline(0, 99, 300)], truth[:1], baselines[:1])
+    assert alone[2].char_edits == 0  # a page of one line has no spacing to go by: the nearest line takes it
+
+
 def test_baseline_distance_is_the_mean_over_shared_columns():
     flat, sloped = np.array([[0.0, 10], [100, 10]]), np.array([[50.0, 20], [150, 30]])
     assert baseline_distance(flat, sloped) == pytest.approx(12.5)  # 10 to 15 over columns 50-100
