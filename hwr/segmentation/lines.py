@@ -3,7 +3,8 @@ confidences, in reading order.
 
 Each connected run of baseline pixels is a line: its baseline follows the mean row of the run in
 each column, its polygon reaches as far above and below as the ``above`` and ``below`` maps say
-there, and its confidence is the mean baseline probability of the run. Lines are then put in
+there, and its confidence is the mean baseline probability of the run. Where the page's ink is
+given, lines that run across the gutter between two columns are cut there. Lines are then put in
 reading order: those that overlap horizontally form a column, columns go left to right and
 lines top to bottom within each (a marginal note, beside the main block, is a column of its own).
 """
@@ -29,6 +30,18 @@ JOIN_RISE = 0.3
 """... where the second starts within this many line heights of the first's end, up or down."""
 SAME_COLUMN = 0.5
 """Two lines are in one column where they overlap horizontally by this share of the shorter."""
+GUTTER_LINES = 5
+"""A page column that this many lines in a row (each the next below the other) cross at a gap
+without ink is a gutter between two columns of text, and the lines are cut there: the network
+reads two columns whose lines face each other as one line across (CREMMA's verse in two columns)."""
+GUTTER_SHARE = 0.6
+"""... where they are this share of all the lines that cross that column: gaps between words line
+up by chance over up to 7 lines in a row, but never over more than 42% of the lines that cross the
+column (the shared sets' train and valid pages, ``datasets/segmentation/RESULTS.md``)."""
+GUTTER_GAP = 0.5
+"""... each gap at least this many line heights wide."""
+INK_SHARE = 0.02
+"""A map pixel with at least this share of ink pixels (darker than their surroundings) has ink."""
 FRAGMENT_SHARE = 0.5
 """A line whose polygon lies this much inside a longer line's is a piece of that line found twice
 (a tall capital, a flourish) and is left out: 0.25-0.8 points of page CER on the valid pages."""
@@ -56,10 +69,16 @@ def line_pitch(baselines: list[np.ndarray]) -> float:
 
 
 def find_lines(
-    baseline: np.ndarray, above: np.ndarray, below: np.ndarray, scale: float, threshold: float = THRESHOLD
+    baseline: np.ndarray,
+    above: np.ndarray,
+    below: np.ndarray,
+    scale: float,
+    threshold: float = THRESHOLD,
+    ink: np.ndarray | None = None,
 ) -> list[FoundLine]:
     """The lines of a page whose maps (``(H, W)``: baseline probabilities, heights above and below
-    in map pixels) are at ``scale`` of its pixels, in reading order, in page pixels."""
+    in map pixels) are at ``scale`` of its pixels, in reading order, in page pixels; cut at gutters
+    where ``ink`` (:func:`ink_map`) is given."""
     count, labels = cv2.connectedComponents((baseline >= threshold).astype(np.uint8), connectivity=8)
     ys, xs = np.nonzero(labels)
     order = np.argsort(labels[ys, xs], kind="stable")
@@ -69,7 +88,10 @@ def find_lines(
         _run(xs[a:b], ys[a:b], baseline[ys[a:b], xs[a:b]], above[ys[a:b], xs[a:b]], below[ys[a:b], xs[a:b]])
         for a, b in zip(bounds[:-1], bounds[1:])
     ]
-    runs = [run for run in _joined(runs) if run.x[-1] - run.x[0] + 1 >= MIN_COLUMNS]
+    runs = _joined(runs)
+    if ink is not None:
+        runs = _cut_at_gutters(runs, ink)
+    runs = [run for run in runs if run.x[-1] - run.x[0] + 1 >= MIN_COLUMNS]
     return reading_order(_without_fragments([_line(run, scale) for run in runs], scale))
 
 
@@ -115,6 +137,8 @@ class _Run:
     down: np.ndarray
     probability: np.ndarray
     """Its pixels' baseline probabilities."""
+    columns: np.ndarray
+    """Its pixels' columns."""
 
     @property
     def height(self) -> float:
@@ -128,7 +152,7 @@ def _run(xs: np.ndarray, ys: np.ndarray, probability: np.ndarray, above: np.ndar
     weight = np.bincount(column, probability)
     present = np.flatnonzero(weight > 0)
     mean = [np.bincount(column, probability * values)[present] / weight[present] for values in (ys, above, below)]
-    return _Run(present + first, mean[0], mean[1], mean[2], probability)
+    return _Run(present + first, mean[0], mean[1], mean[2], probability, xs)
 
 
 def _joined(runs: list[_Run]) -> list[_Run]:
@@ -158,8 +182,70 @@ def _joined(runs: list[_Run]) -> list[_Run]:
                 for a, b in zip((other.x, other.y, other.up, other.down), (run.x, run.y, run.up, run.down))
             ),
             np.concatenate([other.probability, run.probability]),
+            np.concatenate([other.columns, run.columns]),
         )
     return kept
+
+
+def ink_map(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Where an 8-bit grayscale page has ink, on a grid of ``shape`` (rows, cols) laid over it, such as
+    its maps': pixels clearly darker than their surroundings, counted per grid cell."""
+    dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    share = cv2.resize(dark.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return share >= INK_SHARE
+
+
+def _cut_at_gutters(runs: list[_Run], ink: np.ndarray) -> list[_Run]:
+    """``runs`` cut at the gaps where :data:`GUTTER_LINES` of them in a row cross a gutter."""
+    gaps = [_gaps(run, ink) for run in runs]
+    width = ink.shape[1]
+    spans = np.zeros((len(runs), width), bool)
+    at_gap = np.full((len(runs), width), -1)
+    for k, (run, found) in enumerate(zip(runs, gaps)):
+        spans[k, run.x[0] : run.x[-1] + 1] = True
+        for g, (start, end) in enumerate(found):
+            at_gap[k, start : end + 1] = g
+    order = np.argsort([float(np.median(run.y)) for run in runs])
+    cuts: list[set[int]] = [set() for _ in runs]
+    for x in range(width):
+        crossing = order[spans[order, x]]
+        streak: list[int] = []
+        for k in [*crossing, -1]:
+            if k >= 0 and at_gap[k, x] >= 0:
+                streak.append(int(k))
+                continue
+            if len(streak) >= max(GUTTER_LINES, GUTTER_SHARE * len(crossing)):
+                for j in streak:
+                    cuts[j].add(int(at_gap[j, x]))
+            streak = []
+    pieces: list[_Run] = []
+    for run, found, chosen in zip(runs, gaps, cuts):
+        edges = [run.x[0], *(x for g in sorted(chosen) for x in (found[g][0] - 1, found[g][1] + 1)), run.x[-1]]
+        pieces += [_part(run, edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+    return pieces
+
+
+def _gaps(run: _Run, ink: np.ndarray) -> list[tuple[int, int]]:
+    """The stretches of columns (first, last) inside ``run``, at least :data:`GUTTER_GAP` of its height
+    wide, where its band (baseline, up and down) holds no ink."""
+    rows, cols = ink.shape
+    tops = np.clip(np.floor(run.y - run.up).astype(int), 0, rows - 1)
+    bottoms = np.clip(np.ceil(run.y + run.down).astype(int), 0, rows - 1)
+    columns = np.clip(run.x, 0, cols - 1)
+    inked = np.array([ink[top : bottom + 1, x].any() for top, bottom, x in zip(tops, bottoms, columns)])
+    free = np.flatnonzero(~inked)
+    found = []
+    for stretch in np.split(free, np.flatnonzero(np.diff(free) > 1) + 1) if len(free) else []:
+        first, last = int(run.x[stretch[0]]), int(run.x[stretch[-1]])
+        if stretch[0] > 0 and stretch[-1] < len(run.x) - 1 and last - first + 1 >= GUTTER_GAP * run.height:
+            found.append((first, last))
+    return found
+
+
+def _part(run: _Run, first: int, last: int) -> _Run:
+    """The columns ``first`` to ``last`` of ``run``."""
+    keep, pixels = (run.x >= first) & (run.x <= last), (run.columns >= first) & (run.columns <= last)
+    return _Run(run.x[keep], run.y[keep], run.up[keep], run.down[keep], run.probability[pixels], run.columns[pixels])
 
 
 def _line(run: _Run, scale: float) -> FoundLine:

@@ -19,7 +19,7 @@ from hwr.data.images import PAGE_MAX_PIXELS, read_gray, to_gray
 from hwr.errors import ConfigError, ModelFileError
 from hwr.model_file import SEGMENTER_FORMAT, VERSION, read_checked, write_checked
 from hwr.segmentation.config import SegmenterConfig
-from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines, line_pitch
+from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines, ink_map, line_pitch
 from hwr.segmentation.network import Segmenter, averaged_maps, maps_at
 
 NETWORK_PREFIX = "network."
@@ -50,13 +50,13 @@ class SegmentationModel:
     (:func:`~hwr.segmentation.network.averaged_maps`): 0.011 more baseline and line F than one on the
     shared sets' valid pages (``datasets/segmentation/RESULTS.md``). A dense page is read once,
     larger, instead (:attr:`dense_pitch`)."""
-    dense_pitch: float = 20.0
+    dense_pitch: float = 24.0
     """A page whose lines lie closer than this (:func:`~hwr.segmentation.lines.line_pitch`, in input
     pixels at the first zoom) is read again, once, at the zoom that brings them ``pitch_target``
     apart (at most :data:`MAX_ENLARGEMENT` times the first): the network learned lines mostly 23-45
-    pixels apart, and it reads CREMMA's densest pages (13-19) as merged lines
+    pixels apart, and it reads CREMMA's densest pages (13-23) as merged lines
     (``datasets/segmentation/RESULTS.md``)."""
-    pitch_target: float = 36.0
+    pitch_target: float = 30.0
     """How far apart (input pixels) a dense page's lines are brought by reading it larger."""
 
     def __post_init__(self) -> None:
@@ -89,7 +89,8 @@ class SegmentationModel:
         else:
             zooms = self.zooms
             readings = [(zooms[0], first)] + [(zoom, maps_at(self.network, gray, zoom)) for zoom in zooms[1:]]
-        lines = find_lines(*averaged_maps(readings), scale * zooms[0], self.threshold)
+        maps = averaged_maps(readings)
+        lines = find_lines(*maps, scale * zooms[0], self.threshold, ink_map(gray, maps[0].shape))
         return Segmentation(path, size, [_on_page(line, size) for line in lines])
 
     def _enlargement(self, lines: list[FoundLine], size: tuple[int, int]) -> float:

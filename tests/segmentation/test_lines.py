@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hwr.data.layout import read_layout
-from hwr.segmentation.lines import FoundLine, _without_fragments, find_lines, line_pitch
+from hwr.segmentation.lines import FoundLine, _without_fragments, find_lines, ink_map, line_pitch
 from hwr.segmentation.metrics import baseline_scores, line_scores
 from hwr.segmentation.targets import LineShape, draw_maps
 from tests.shared_data import SHARED
@@ -73,6 +73,50 @@ def test_a_faint_run_is_kept_with_its_low_confidence_and_noise_is_not():
     probability[10, 10:12] = 0.9  # a speck: two map columns
     (found,) = find_lines(probability, maps.above, maps.below, 0.5)
     assert found.confidence == pytest.approx(0.6)
+
+
+def page_of_words(lines: list[tuple[int, int, int]], size: tuple[int, int], gaps: dict[int, tuple[int, int]]) -> np.ndarray:
+    """A white page with each line (x0, x1, y) written as dark words 60 pixels long, 10 apart, and
+    nothing written in its gap ``gaps[k]`` (x0, x1) if it has one."""
+    page = np.full(size[::-1], 230, np.uint8)
+    for k, (x0, x1, y) in enumerate(lines):
+        for start in range(x0, x1, 70):
+            page[y - 25 : y, start : min(start + 60, x1)] = 40
+        if k in gaps:
+            page[y - 30 : y + 10, gaps[k][0] : gaps[k][1]] = 230
+    return page
+
+
+def found_lines(lines: list[tuple[int, int, int]], page: np.ndarray) -> list[FoundLine]:
+    maps = draw_maps([straight(*line) for line in lines], page.shape[::-1], 0.5)
+    return find_lines(maps.baseline, maps.above, maps.below, 0.5, ink=ink_map(page, maps.baseline.shape))
+
+
+def test_lines_across_a_gutter_between_two_columns_are_cut_there_and_read_column_by_column():
+    """Eight lines of two columns facing each other, which the network reads as one line each."""
+    lines = [(100, 900, 100 + 60 * k) for k in range(8)]
+    gutter = {k: (470 + 5 * k, 560) for k in range(8)}  # the left column's lines end raggedly
+    found = found_lines(lines, page_of_words(lines, (1000, 700), gutter))
+    assert len(found) == 16
+    spans = [(round(f.baseline[0, 0]), round(f.baseline[-1, 0])) for f in found]
+    assert all(right < 475 + 5 * k for k, (_, right) in enumerate(spans[:8]))  # the left column first
+    assert all(left >= 555 for left, _ in spans[8:])
+    assert [round(f.baseline[0, 1]) for f in found] == [line[2] for line in lines] * 2
+
+
+@pytest.mark.parametrize(("lines_with_gap", "cut"), [(5, False), (7, True)])
+def test_gaps_lined_up_by_chance_in_a_few_of_a_columns_lines_cut_nothing(lines_with_gap, cut):
+    """Gaps between words in lines one under the other are a gutter only where they are most of the
+    lines that cross there (60%): 5 of 10 are not, 7 of 10 are."""
+    lines = [(100, 900, 100 + 60 * k) for k in range(10)]
+    found = found_lines(lines, page_of_words(lines, (1000, 800), {k: (500, 530) for k in range(lines_with_gap)}))
+    assert len(found) == (10 + lines_with_gap if cut else 10)
+
+
+def test_without_ink_no_line_is_cut():
+    lines = [(100, 900, 100 + 60 * k) for k in range(8)]
+    maps = draw_maps([straight(*line) for line in lines], (1000, 700), 0.5)
+    assert len(find_lines(maps.baseline, maps.above, maps.below, 0.5)) == 8
 
 
 @pytest.mark.parametrize("name", ["joseph_hooker_htr", "copiste_dun_jour", "cremma_mss19", "testaments_de_poilus"])

@@ -108,9 +108,9 @@ def _lines_apart(pitch: float, count: int = 5) -> list[FoundLine]:
 
 def test_a_page_of_close_lines_is_read_larger_to_bring_them_apart(segmenter):
     size = (512, 512)  # input 256: page pixels are read at half
-    assert segmenter._enlargement(_lines_apart(2 * 30), size) == 1.0  # 30 input pixels apart
-    assert segmenter._enlargement(_lines_apart(2 * 19), size) == pytest.approx(36 / 19)
+    assert segmenter._enlargement(_lines_apart(2 * 25), size) == 1.0  # 25 input pixels apart
+    assert segmenter._enlargement(_lines_apart(2 * 19), size) == pytest.approx(30 / 19)
     assert segmenter._enlargement(_lines_apart(2 * 4), size) == MAX_ENLARGEMENT
     assert segmenter._enlargement(_lines_apart(2 * 4, count=1), size) == 1.0  # no pitch from one line
     with pytest.raises(ConfigError):
-        SegmentationModel(segmenter.network, dense_pitch=40.0, pitch_target=36.0)
+        SegmentationModel(segmenter.network, dense_pitch=40.0, pitch_target=30.0)

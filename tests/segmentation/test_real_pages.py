@@ -17,7 +17,7 @@ from hwr.metrics import ErrorCounts
 from hwr.page_output import render_layout
 from hwr.pages import read_layout_page
 from hwr.segmentation.layout import segmented_layout
-from hwr.segmentation.metrics import page_errors
+from hwr.segmentation.metrics import line_scores, page_errors
 from tests.page_checks import ALTO_4, PAGE_2019, schema
 from tests.shared_data import PAGE_SETS, SHARED
 
@@ -69,3 +69,20 @@ def test_segment_then_transcribe_reads_pages_as_their_layouts_do(tmp_path):
             [line.transcription.text for line in read_layout_page(recognizer, layout, scale="auto").lines], texts
         )
     assert ours.cer <= theirs.cer + BOUND, (ours.cer, theirs.cer)
+
+
+def test_verse_in_two_columns_is_read_column_by_column(segmenter):
+    """CREMMA's valid page of two columns whose lines face each other across a narrow gutter: the
+    network reads each pair as one line; cut at the gutter, the lines match the layout's (line F
+    0.29 uncut) and the left column comes first."""
+    xml = SHARED / "cremma_mss19/pages/valid/manuscrits-rviven_f93.xml"
+    if not xml.exists():
+        pytest.skip("the shared CREMMA pages are not on this machine")
+    layout = read_layout(xml)
+    found = segmenter.segment(layout.image).lines
+    scores = line_scores([line.polygon for line in found], [line.polygon for line in layout.lines])
+    assert scores.f >= 0.85, scores
+    middles = [float(line.baseline[:, 0].mean()) for line in found]
+    gutter = 830  # page pixels
+    left = [k for k, x in enumerate(middles) if x < gutter]
+    assert left == list(range(len(left))) and len(left) >= 15
