@@ -42,6 +42,9 @@ GUTTER_GAP = 0.5
 """... each gap at least this many line heights wide."""
 INK_SHARE = 0.02
 """A map pixel with at least this share of ink pixels (darker than their surroundings) has ink."""
+INK_SIDE = 1600
+"""Ink is looked for on the page brought down to this longer side if it is larger: its
+neighbourhood of 31 pixels is then about a line's height, as on the shared pages it was chosen on."""
 FRAGMENT_SHARE = 0.5
 """A line whose polygon lies this much inside a longer line's is a piece of that line found twice
 (a tall capital, a flourish) and is left out: 0.25-0.8 points of page CER on the valid pages."""
@@ -190,6 +193,9 @@ def _joined(runs: list[_Run]) -> list[_Run]:
 def ink_map(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Where an 8-bit grayscale page has ink, on a grid of ``shape`` (rows, cols) laid over it, such as
     its maps': pixels clearly darker than their surroundings, counted per grid cell."""
+    factor = INK_SIDE / max(gray.shape)
+    if factor < 1:
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
     share = cv2.resize(dark.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return share >= INK_SHARE
