@@ -76,7 +76,9 @@ def test_a_faint_run_is_kept_with_its_low_confidence_and_noise_is_not():
     assert found.confidence == pytest.approx(0.6)
 
 
-def page_of_words(lines: list[tuple[int, int, int]], size: tuple[int, int], gaps: dict[int, tuple[int, int]]) -> np.ndarray:
+def page_of_words(
+    lines: list[tuple[int, int, int]], size: tuple[int, int], gaps: dict[int, tuple[int, int]]
+) -> np.ndarray:
     """A white page with each line (x0, x1, y) written as dark words 60 pixels long, 10 apart, and
     nothing written in its gap ``gaps[k]`` (x0, x1) if it has one."""
     page = np.full(size[::-1], 230, np.uint8)
