@@ -4,12 +4,14 @@
 #   1. heldout: Joseph Hooker and Copiste d'un jour, not CREMMA (the transfer experiment's base;
 #      see RESULTS.md);
 #   2. base: started from heldout's best model, on all three, CREMMA drawn twice per epoch;
-#      then a language model of the three sets' training texts: runs/base/base_lm.safetensors is
-#      the shipped models/base.safetensors;
-#   3. base2: started from the shipped base model, on all four sets (Testaments de poilus added),
+#      then a language model of the three sets' training texts: runs/base/base_lm.safetensors,
+#      the first shipped base model (base 1);
+#   3. base2: started from base's best model, on all four sets (Testaments de poilus added),
 #      40 epochs of a cosine schedule, at most 8 hours of training: a run of several sessions.
 #      One process of one thread (the training's augmentation takes the other core), which
-#      trains at 0.8x the lines/s of two processes and leaves a core for other work.
+#      trains at 0.8x the lines/s of two processes and leaves a core for other work; then a
+#      language model of the four sets' training texts: runs/base/base2_lm.safetensors is the
+#      shipped models/base.safetensors.
 # Each selects on the valid splits of its sets together.
 #   datasets/base/train.sh [SHARED_DATASETS] [OUT_DIR]
 # SHARED_DATASETS defaults to ../shared/datasets (beside the checkout).
@@ -61,5 +63,9 @@ stage base 6 2 "$out/base-sources.toml" --init "$out/heldout/best.safetensors" -
 sources hooker:1 copiste:1 cremma:2 poilus:1 > "$out/base2-sources.toml"
 # A session resumes it from the committed checkpoint: cp checkpoints/base2-last.safetensors
 # $out/base2/last.safetensors, then this script (or hwr train -o $out/base2 --resume).
-stage base2 40 1 "$out/base2-sources.toml" --init "$here/../../models/base.safetensors" --alphabet union \
+stage base2 40 1 "$out/base2-sources.toml" --init "$out/base/best.safetensors" --alphabet union \
   --max-minutes 480
+[ -f "$out/base2_lm.safetensors" ] || hwr lm --config "$out/base2-sources.toml" -m "$out/base2/best.safetensors" \
+  -o "$out/base2_lm.safetensors" --order 7 --weights 0.6,0.7,0.8 --bonuses 1,1.25,1.5 --word-bonuses 0.5,1,1.5 \
+  --threads 2 > "$out/base2_lm.log" 2>&1 \
+  || { echo "error: the language model failed; see $out/base2_lm.log" >&2; exit 1; }
