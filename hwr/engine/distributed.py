@@ -14,6 +14,7 @@ they talk over gloo on CPUs and NCCL on GPUs.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import uuid
@@ -125,8 +126,10 @@ def join_world(device: torch.device) -> World:
 
 
 def leave_world() -> None:
-    """Leave the process group, all ranks together: a rank that tore down its connections while
-    another still used them aborted it ("terminate called without an active exception")."""
+    """Leave the process group, all ranks together, and free it now: a rank that tore down its
+    connections while another still used them aborted it ("terminate called without an active
+    exception"), and so did one whose group outlived the interpreter, held by the training's
+    DistributedDataParallel until the collection at exit."""
     if not dist.is_initialized():
         return
     try:
@@ -134,6 +137,7 @@ def leave_world() -> None:
     except RuntimeError:  # a peer is gone: nothing to wait for
         pass
     dist.destroy_process_group()
+    gc.collect()
 
 
 def launch(processes: int, arguments: Sequence[str]) -> None:
