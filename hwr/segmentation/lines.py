@@ -42,6 +42,10 @@ GUTTER_GAP = 0.5
 """... each gap at least this many line heights wide."""
 INK_SHARE = 0.02
 """A map pixel with at least this share of ink pixels (darker than their surroundings) has ink."""
+PITCH_MIN_LAG = 3
+"""Rows of ink closer than this (pixels) are strokes of one line, not lines."""
+PITCH_PEAK = 0.1
+"""A peak of the rows' autocorrelation below this is noise, not a pitch."""
 INK_SIDE = 1600
 """Ink is looked for on the page brought down to this longer side if it is larger: its
 neighbourhood of 31 pixels is then about a line's height, as on the shared pages it was chosen on."""
@@ -199,6 +203,25 @@ def ink_map(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
     share = cv2.resize(dark.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return share >= INK_SHARE
+
+
+def ink_pitch(gray: np.ndarray) -> float:
+    """How far apart (in ``gray``'s pixels) its rows of writing lie: the first peak of the
+    autocorrelation of its ink per row (ink as :func:`ink_map` finds it); nan where none stands out."""
+    factor = min(1.0, INK_SIDE / max(gray.shape))
+    if factor < 1:
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    rows = dark.mean(axis=1, dtype=np.float64)
+    rows -= rows.mean()
+    if not rows.any():
+        return float("nan")
+    correlation = np.correlate(rows, rows, "full")[len(rows) - 1 :]
+    correlation /= correlation[0]
+    for lag in range(PITCH_MIN_LAG, len(correlation) - 1):
+        if correlation[lag - 1] <= correlation[lag] >= correlation[lag + 1] and correlation[lag] > PITCH_PEAK:
+            return lag / factor
+    return float("nan")
 
 
 def _cut_at_gutters(runs: list[_Run], ink: np.ndarray) -> list[_Run]:

@@ -19,13 +19,26 @@ from hwr.data.images import PAGE_MAX_PIXELS, read_gray, to_gray
 from hwr.errors import ConfigError, ModelFileError
 from hwr.model_file import SEGMENTER_FORMAT, VERSION, read_checked, write_checked
 from hwr.segmentation.config import SegmenterConfig
-from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines, ink_map, line_pitch
+from hwr.segmentation.lines import THRESHOLD, FoundLine, find_lines, ink_map, ink_pitch, line_pitch
 from hwr.segmentation.network import Segmenter, averaged_maps, maps_at
 
 NETWORK_PREFIX = "network."
 MAX_ENLARGEMENT = 2.0
 """A dense page is read at most this much larger than its first zoom: for a page of 1600 pixels and
 an input of 800, its own pixels, in 1.2-1.5 s (``datasets/segmentation/RESULTS.md``)."""
+SHEET_AREA = 0.5
+"""A page whose first reading finds all its lines within a box of less than this share of its area,
+and whose ink there lies in rows closer than :data:`SHEET_PITCH`, is a small sheet on a large scan:
+read whole, its lines lie too close for the network, which sees a few merged lines, too few to tell
+the dense rule how close they lie. The box alone is read instead, larger
+(``datasets/segmentation/RESULTS.md``)."""
+SHEET_PITCH = 12.0
+"""Input pixels between rows of ink, at the first zoom, below which a box is a sheet's
+(:func:`~hwr.segmentation.lines.ink_pitch`): 8-10 on the sheets whose lines the page read whole
+misses, 14.5 and more on the pages it reads as well or better (CREMMA's two-column valid page),
+27 and more on short letters that leave a page as empty."""
+SHEET_MARGIN = 0.02
+"""The box reaches this share of the page's longer side beyond its lines' polygons."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,11 @@ class SegmentationModel:
         size = (gray.shape[1], gray.shape[0])
         scale = self.config.map_scale(size)
         first = maps_at(self.network, gray, self.zooms[0])
-        enlargement = self._enlargement(find_lines(*first, scale * self.zooms[0], self.threshold), size)
+        first_lines = find_lines(*first, scale * self.zooms[0], self.threshold)
+        sheet = self._sheet(gray, first_lines)
+        if sheet is not None:
+            return Segmentation(path, size, [_on_page(line, size) for line in self._sheet_lines(gray, *sheet)])
+        enlargement = self._enlargement(first_lines, size)
         if enlargement > 1:  # one reading, larger: two would double a dense page's time
             zooms = (self.zooms[0] * enlargement,)
             readings = [(zooms[0], maps_at(self.network, gray, zooms[0]))]
@@ -93,6 +110,30 @@ class SegmentationModel:
         lines = find_lines(*maps, scale * zooms[0], self.threshold, ink_map(gray, maps[0].shape))
         return Segmentation(path, size, [_on_page(line, size) for line in lines])
 
+    def _sheet(self, gray: np.ndarray, lines: list[FoundLine]) -> tuple[tuple[int, int, int, int], float] | None:
+        """The box (left, top, right, bottom) of a small sheet on the page (:data:`SHEET_AREA`) and the
+        zoom to read it alone at, which brings its rows of ink ``pitch_target`` apart; None for a page."""
+        size = (gray.shape[1], gray.shape[0])
+        box = _box(lines, size)
+        if box is None or (box[2] - box[0]) * (box[3] - box[1]) >= SHEET_AREA * size[0] * size[1]:
+            return None
+        pitch = ink_pitch(gray[box[1] : box[3], box[0] : box[2]])
+        if not pitch * self.config.input_scale(size) * self.zooms[0] < SHEET_PITCH:  # nan too
+            return None
+        input_scale = self.config.input_scale((box[2] - box[0], box[3] - box[1]))
+        zoom = self.pitch_target / (pitch * input_scale)
+        return box, float(np.clip(zoom, self.zooms[0], self.zooms[0] * MAX_ENLARGEMENT))
+
+    def _sheet_lines(self, gray: np.ndarray, box: tuple[int, int, int, int], zoom: float) -> list[FoundLine]:
+        """The lines of the sheet in ``box``, read alone at ``zoom``, in page pixels."""
+        left, top, right, bottom = box
+        sheet = gray[top:bottom, left:right]
+        maps = maps_at(self.network, sheet, zoom)
+        scale = self.config.map_scale((right - left, bottom - top)) * zoom
+        return [
+            _moved(line, left, top) for line in find_lines(*maps, scale, self.threshold, ink_map(sheet, maps[0].shape))
+        ]
+
     def _enlargement(self, lines: list[FoundLine], size: tuple[int, int]) -> float:
         """How much larger than its zooms to read a page whose ``lines`` (found at the first zoom)
         lie closer than :attr:`dense_pitch`; 1 for any other page."""
@@ -100,6 +141,24 @@ class SegmentationModel:
         if not pitch < self.dense_pitch:  # nan too: fewer than two lines
             return 1.0
         return min(self.pitch_target / pitch, MAX_ENLARGEMENT)
+
+
+def _box(lines: list[FoundLine], size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the part of a page that holds all its ``lines``, with a margin
+    (:data:`SHEET_MARGIN`); None without lines."""
+    if not lines:
+        return None
+    points = np.concatenate([line.polygon for line in lines])
+    margin = SHEET_MARGIN * max(size)
+    left, top = np.maximum(np.floor(points.min(axis=0) - margin), 0).astype(int)
+    right, bottom = np.minimum(np.ceil(points.max(axis=0) + margin), size).astype(int)
+    return int(left), int(top), int(right), int(bottom)
+
+
+def _moved(line: FoundLine, left: int, top: int) -> FoundLine:
+    """``line`` found on a part of a page whose corner is at (left, top), on the page."""
+    offset = np.array([left, top], np.float64)
+    return FoundLine(line.baseline + offset, line.polygon + offset, line.confidence)
 
 
 def _on_page(line: FoundLine, size: tuple[int, int]) -> FoundLine:

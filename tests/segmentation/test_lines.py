@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hwr.data.layout import read_layout
-from hwr.segmentation.lines import FoundLine, _without_fragments, find_lines, ink_map, line_pitch
+from hwr.segmentation.lines import FoundLine, _without_fragments, find_lines, ink_map, ink_pitch, line_pitch
 from hwr.segmentation.metrics import baseline_scores, line_scores
 from hwr.segmentation.targets import LineShape, draw_maps
 from tests.shared_data import SHARED
@@ -124,6 +124,20 @@ def test_ink_is_found_alike_on_a_page_and_on_a_scan_of_it_several_times_larger(f
     large = cv2.resize(page, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
     ink = ink_map(page, (350, 500))
     assert ink.mean() > 0.2 and (ink == ink_map(large, (350, 500))).mean() > 0.95
+
+
+@pytest.mark.parametrize(("spacing", "factor"), [(60, 1), (36, 1), (60, 4)])
+def test_ink_pitch_is_how_far_apart_the_rows_of_writing_lie(spacing, factor):
+    """In the page's own pixels, also for a scan larger than the 1600 pixels the ink is looked for at."""
+    page = np.full((100 + 12 * spacing, 1000), 230, np.uint8)
+    for k in range(12):
+        cv2.putText(page, "the quick brown fox jumps over a lazy dog", (100, 100 + spacing * k), 0, 0.8, 40, 2)
+    page = cv2.resize(page, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
+    assert ink_pitch(page) == pytest.approx(spacing * factor, rel=0.05)
+
+
+def test_a_blank_page_has_no_ink_pitch():
+    assert np.isnan(ink_pitch(np.full((500, 400), 230, np.uint8)))
 
 
 def test_without_ink_no_line_is_cut():

@@ -86,3 +86,20 @@ def test_verse_in_two_columns_is_read_column_by_column(segmenter):
     gutter = 830  # page pixels
     left = [k for k, x in enumerate(middles) if x < gutter]
     assert left == list(range(len(left))) and len(left) >= 15
+
+
+def test_a_small_sheet_on_a_large_scan_is_read_alone_and_larger(segmenter):
+    """CREMMA's train page of verse in two columns on a small sheet, in a corner of a scan otherwise
+    empty: read whole, its lines lie 8 input pixels apart and the network finds 4 merged lines of its
+    61 (line F 0.06); its sheet read alone and larger, they are found, the left column first."""
+    xml = SHARED / "cremma_mss19/pages/train/manuscrits-rviven_f73.xml"
+    if not xml.exists():
+        pytest.skip("the shared CREMMA pages are not on this machine")
+    layout = read_layout(xml)
+    found = segmenter.segment(layout.image).lines
+    scores = line_scores([line.polygon for line in found], [line.polygon for line in layout.lines])
+    assert scores.f >= 0.75, scores
+    middles = [float(line.baseline[:, 0].mean()) for line in found]
+    gutter = 750  # page pixels
+    left = [k for k, x in enumerate(middles) if x < gutter]
+    assert left == list(range(len(left))) and len(left) >= 25
