@@ -1,8 +1,9 @@
 """The shipped segmenter on real pages: every test page of the four shared sets segmented into PAGE
 and ALTO that validate against the official schemas and read back; and, on a page of each set,
 ``hwr segment`` then ``hwr transcribe`` reads the pages nearly as well as their own layouts do.
-Issue 38 asks for a page CER within 1.5 points of the layout's; the shipped segmenter is at +5.6
-on these four pages (``datasets/segmentation/RESULTS.md``): the bound here guards that level."""
+Issue 38 asks for a page CER within 1.5 points of the layout's; the shipped segmenter is at +7.1
+on these four pages, read greedily by base 2 (+5.6 by base 1, which read the layouts' own lines
+worse; ``datasets/segmentation/RESULTS.md``): the bound here guards that level."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from tests.shared_data import PAGE_SETS, SHARED
 
 PAGES = [path for name in PAGE_SETS for path in sorted((SHARED / name / "pages/test").glob("*.xml"))]
 pytestmark = pytest.mark.skipif(not PAGES, reason="the shared page sets are not on this machine")
-BOUND = 0.075
-"""Page CER of the found lines over that of the layout's own: at most this much more (measured: 0.056)."""
+BOUND = 0.09
+"""Page CER of the found lines over that of the layout's own: at most this much more (measured: 0.071)."""
 
 
 @pytest.fixture(scope="module")
