@@ -197,21 +197,24 @@ def _joined(runs: list[_Run]) -> list[_Run]:
 def ink_map(gray: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Where an 8-bit grayscale page has ink, on a grid of ``shape`` (rows, cols) laid over it, such as
     its maps': pixels clearly darker than their surroundings, counted per grid cell."""
-    factor = INK_SIDE / max(gray.shape)
-    if factor < 1:
-        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    dark, _ = _dark(gray)
     share = cv2.resize(dark.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return share >= INK_SHARE
+
+
+def _dark(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """The pixels clearly darker than their surroundings (1, else 0), on the page brought down to
+    :data:`INK_SIDE` if it is larger, and the factor it was brought down by (at most 1)."""
+    factor = min(1.0, INK_SIDE / max(gray.shape))
+    if factor < 1:
+        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    return cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15), factor
 
 
 def ink_pitch(gray: np.ndarray) -> float:
     """How far apart (in ``gray``'s pixels) its rows of writing lie: the first peak of the
     autocorrelation of its ink per row (ink as :func:`ink_map` finds it); nan where none stands out."""
-    factor = min(1.0, INK_SIDE / max(gray.shape))
-    if factor < 1:
-        gray = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    dark = cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    dark, factor = _dark(gray)
     rows = dark.mean(axis=1, dtype=np.float64)
     rows -= rows.mean()
     if not rows.any():

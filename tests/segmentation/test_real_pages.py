@@ -72,35 +72,28 @@ def test_segment_then_transcribe_reads_pages_as_their_layouts_do(tmp_path):
     assert ours.cer <= theirs.cer + BOUND, (ours.cer, theirs.cer)
 
 
-def test_verse_in_two_columns_is_read_column_by_column(segmenter):
-    """CREMMA's valid page of two columns whose lines face each other across a narrow gutter: the
-    network reads each pair as one line; cut at the gutter, the lines match the layout's (line F
-    0.29 uncut) and the left column comes first."""
-    xml = SHARED / "cremma_mss19/pages/valid/manuscrits-rviven_f93.xml"
+@pytest.mark.parametrize(
+    ("page", "gutter", "least_f", "least_left"),
+    [
+        # Verse in two columns whose lines face each other across a narrow gutter: the network reads
+        # each pair as one line; cut at the gutter, the lines match the layout's (line F 0.29 uncut).
+        ("valid/manuscrits-rviven_f93", 830, 0.85, 15),
+        # Such verse on a small sheet in a corner of a scan otherwise empty: read whole, its lines lie
+        # 8 input pixels apart and the network finds 4 merged lines of its 61 (line F 0.06); its sheet
+        # is read alone and larger.
+        ("train/manuscrits-rviven_f73", 750, 0.75, 25),
+    ],
+)
+def test_verse_in_two_columns_is_read_column_by_column(segmenter, page, gutter, least_f, least_left):
+    """CREMMA pages of two columns: the found lines match the layout's, and the left column (lines
+    whose middle lies left of ``gutter``, in page pixels) comes first."""
+    xml = SHARED / "cremma_mss19/pages" / f"{page}.xml"
     if not xml.exists():
         pytest.skip("the shared CREMMA pages are not on this machine")
     layout = read_layout(xml)
     found = segmenter.segment(layout.image).lines
     scores = line_scores([line.polygon for line in found], [line.polygon for line in layout.lines])
-    assert scores.f >= 0.85, scores
+    assert scores.f >= least_f, scores
     middles = [float(line.baseline[:, 0].mean()) for line in found]
-    gutter = 830  # page pixels
     left = [k for k, x in enumerate(middles) if x < gutter]
-    assert left == list(range(len(left))) and len(left) >= 15
-
-
-def test_a_small_sheet_on_a_large_scan_is_read_alone_and_larger(segmenter):
-    """CREMMA's train page of verse in two columns on a small sheet, in a corner of a scan otherwise
-    empty: read whole, its lines lie 8 input pixels apart and the network finds 4 merged lines of its
-    61 (line F 0.06); its sheet read alone and larger, they are found, the left column first."""
-    xml = SHARED / "cremma_mss19/pages/train/manuscrits-rviven_f73.xml"
-    if not xml.exists():
-        pytest.skip("the shared CREMMA pages are not on this machine")
-    layout = read_layout(xml)
-    found = segmenter.segment(layout.image).lines
-    scores = line_scores([line.polygon for line in found], [line.polygon for line in layout.lines])
-    assert scores.f >= 0.75, scores
-    middles = [float(line.baseline[:, 0].mean()) for line in found]
-    gutter = 750  # page pixels
-    left = [k for k, x in enumerate(middles) if x < gutter]
-    assert left == list(range(len(left))) and len(left) >= 25
+    assert left == list(range(len(left))) and len(left) >= least_left
